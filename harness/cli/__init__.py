@@ -1,0 +1,112 @@
+"""The ``harness`` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from harness import __version__
+from harness.cli import render
+from harness.cli.jsonschema import stages_schema
+from harness.config.diagnostics import Severity
+from harness.errors import ConfigError, HarnessError
+from harness.pipeline.cost import estimate
+from harness.stages import RunPlan, load_plan
+
+F = TypeVar("F", bound=Callable[..., Any])
+EXIT_CONFIG = 2
+
+config_option = click.option(
+    "-c", "--config", "config_path", type=click.Path(path_type=Path), default=Path("stages.yaml"),
+    show_default=True, help="The stages file.")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="harness")
+def main() -> None:
+    """Run tickets through Planner, Coder, Debugger and Reviewer stages, each configured on
+    its own in stages.yaml."""
+
+
+def _load(path: Path, as_json: bool) -> RunPlan:
+    """The checked plan; on a refused config, print every problem and exit 2."""
+    try:
+        plan = load_plan(path)
+    except ConfigError as exc:
+        _report_refusal(exc, as_json)
+        sys.exit(EXIT_CONFIG)
+    if not as_json:
+        for w in plan.warnings:
+            click.echo(w.format(), err=True)
+    return plan
+
+
+def _report_refusal(exc: ConfigError, as_json: bool) -> None:
+    errors = [d for d in exc.diagnostics if d.severity is Severity.ERROR]
+    if as_json:
+        click.echo(json.dumps({"ok": False, "diagnostics": [d.as_dict()
+                                                            for d in exc.diagnostics]}, indent=2))
+        return
+    for d in exc.diagnostics:
+        click.echo(d.format(), err=True)
+    warned = len(exc.diagnostics) - len(errors)
+    tail = f", {warned} warning{'s' * (warned != 1)}" if warned else ""
+    click.echo(f"refused: {len(errors)} error{'s' * (len(errors) != 1)}{tail}; nothing was run",
+               err=True)
+
+
+def _harness_errors(fn: F) -> F:
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except HarnessError as exc:
+            click.echo(f"harness: {exc}", err=True)
+            sys.exit(EXIT_CONFIG)
+    return wrapper  # type: ignore[return-value]
+
+
+@main.command()
+@config_option
+@json_option
+@_harness_errors
+def check(config_path: Path, as_json: bool) -> None:
+    """Validate stages.yaml and show what every stage's attempts will send.
+
+    Exit status: 0 valid (warnings allowed), 2 refused."""
+    plan = _load(config_path, as_json)
+    if as_json:
+        click.echo(json.dumps(render.check_json(plan), indent=2))
+        return
+    render.console().print(render.check_table(plan))
+
+
+@main.command()
+@config_option
+@json_option
+@_harness_errors
+def cost(config_path: Path, as_json: bool) -> None:
+    """What a run will cost before it starts, and where the money goes when things fail."""
+    plan = _load(config_path, as_json)
+    report = estimate(plan)
+    if as_json:
+        click.echo(json.dumps(render.cost_json(plan, report), indent=2))
+        return
+    out = render.console()
+    for table in render.cost_tables(plan, report):
+        out.print(table)
+    for line in render.cost_summary(plan, report):
+        out.print(line, markup=False, highlight=False)
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of stages.yaml (for editors: yaml-language-server)."""
+    click.echo(json.dumps(stages_schema(), indent=2))

@@ -1,0 +1,177 @@
+"""The typed, frozen form of stages.yaml and of the model catalog.
+
+The file is flat, exactly like the design note's example: one top-level key per stage (planner,
+coder, debugger, reviewer) next to the run-wide keys (token_cap, cost_cap_usd, sandbox, models,
+pricing). Parsing happens once, at the edge (``harness.config.load``); nothing else reads YAML.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    PositiveFloat,
+    StrictInt,
+    WithJsonSchema,
+)
+from pydantic_core import PydanticCustomError
+
+from harness.config.durations import DurationError, parse_duration
+
+Tier = Literal["low", "medium", "high", "max"]
+TIERS: tuple[Tier, ...] = ("low", "medium", "high", "max")
+RetryCompute = Literal["increased", "low", "medium", "high", "max"]
+OnExhaust = Literal["halt", "surface_to_human"]
+Provider = Literal["anthropic", "google"]
+Reasoning = Literal["effort", "thinking_budget", "thinking_level", "none"]
+
+ANY_STAGE = "any_stage"
+# Pipeline order. A role is a stage the pipeline defines; the file may name no other stage.
+ROLES: tuple[str, ...] = ("planner", "coder", "debugger", "reviewer")
+REQUIRED_ROLES: tuple[str, ...] = ("planner", "coder")
+# Only the Debugger attaches to other stages and routes fixes to them.
+ROUTING_KEYS: tuple[str, ...] = ("attaches_to", "can_route_to")
+ROUTING_ROLES: tuple[str, ...] = ("debugger",)
+DEFAULT_TOKEN_CAP = 2_000_000
+
+
+def _duration(value: object) -> float:
+    try:
+        return parse_duration(value)
+    except DurationError as exc:
+        raise PydanticCustomError("duration", "{message}", {"message": str(exc),
+                                                             "hint": exc.hint}) from None
+
+
+Timeout = Annotated[
+    float,
+    BeforeValidator(_duration),
+    WithJsonSchema({"type": "string", "pattern": r"^(\d+(\.\d+)?(ms|s|m|h))+$",
+                    "examples": ["120s", "5m", "1h"],
+                    "description": "Duration with a unit; required on every stage."}),
+]
+EnvVarName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+
+
+def _stage_ref(value: object) -> object:
+    if value == ANY_STAGE or (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        return value
+    raise PydanticCustomError("stage_ref", "{message}", {
+        "message": f"`{value}` is neither any_stage nor a list of stage names",
+        "hint": "write `any_stage` or a list such as [planner, coder]"})
+
+
+StageRef = Annotated[Literal["any_stage"] | tuple[str, ...], BeforeValidator(_stage_ref)]
+TokenCount = Annotated[StrictInt, Field(gt=0)]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OnRetry(Frozen):
+    """What changes on attempts after the first. Omitted fields keep the first attempt's value,
+    except that switching ``vendor`` drops the old vendor's model, options and connection."""
+
+    compute: RetryCompute | None = Field(
+        None, description="`increased` = one tier above the attempt before; or a fixed tier.")
+    model: str | None = None
+    vendor: str | None = None
+    vendor_options: dict[str, Any] | None = None
+    base_url: str | None = None
+    api_key_env: EnvVarName | None = None
+
+
+class StageConfig(Frozen):
+    vendor: str = Field(description="Which backend serves this stage.")
+    model: str = Field(description="A catalog alias (opus, sonnet, gemini-flash, ...) or model id.")
+    timeout: Timeout
+    retry_budget: Annotated[StrictInt, Field(ge=0, le=50)] = Field(
+        0, description="Attempts after the first. 0: one attempt, then on_exhaust.")
+    compute: Tier = Field("medium", description="First-attempt compute tier.")
+    on_retry: OnRetry | None = None
+    on_exhaust: OnExhaust = "halt"
+    attaches_to: StageRef | None = Field(None, description="Debugger only: stages it watches.")
+    can_route_to: StageRef | None = Field(None, description="Debugger only: fix owners.")
+    max_output_tokens: TokenCount | None = None
+    vendor_options: dict[str, Any] = Field(default_factory=dict,
+                                           description="Vendor-native knobs, checked per vendor.")
+    base_url: str | None = None
+    api_key_env: EnvVarName | None = None
+
+
+class Price(Frozen):
+    """USD per million tokens."""
+
+    input: NonNegativeFloat
+    output: NonNegativeFloat
+    cache_write: NonNegativeFloat
+    cache_read: NonNegativeFloat
+
+
+class PriceOverride(Frozen):
+    input: NonNegativeFloat | None = None
+    output: NonNegativeFloat | None = None
+    cache_write: NonNegativeFloat | None = None
+    cache_read: NonNegativeFloat | None = None
+
+
+class ModelEntry(Frozen):
+    provider: Provider
+    context_window: TokenCount
+    max_output_tokens: TokenCount
+    price: Price
+    reasoning: Reasoning = "none"
+    effort_levels: tuple[str, ...] = ()
+    thinking_levels: tuple[str, ...] = ()
+    thinking_budget_range: tuple[int, int] | None = None
+
+
+class ModelOverride(Frozen):
+    """A new model (provider, context_window, max_output_tokens and price required) or changes to a
+    catalog model; ``aliases`` point extra short names at it."""
+
+    provider: Provider | None = None
+    context_window: TokenCount | None = None
+    max_output_tokens: TokenCount | None = None
+    price: PriceOverride | None = None
+    reasoning: Reasoning | None = None
+    effort_levels: tuple[str, ...] | None = None
+    thinking_levels: tuple[str, ...] | None = None
+    thinking_budget_range: tuple[int, int] | None = None
+    aliases: tuple[str, ...] = ()
+
+
+class SandboxConfig(Frozen):
+    """The per-ticket container. Filled in by the sandbox work; only its shape is fixed here."""
+
+    image: str | None = None
+    dockerfile: str | None = None
+    setup_command: str | None = None
+    test_command: str | None = None
+
+
+class StagesFile(Frozen):
+    """The whole of stages.yaml."""
+
+    planner: StageConfig
+    coder: StageConfig
+    debugger: StageConfig | None = None
+    reviewer: StageConfig | None = None
+    token_cap: TokenCount = Field(DEFAULT_TOKEN_CAP,
+                                  description="Circuit breaker: total tokens a run may spend.")
+    cost_cap_usd: PositiveFloat | None = None
+    sandbox: SandboxConfig = SandboxConfig()
+    models: dict[str, ModelOverride] = Field(default_factory=dict)
+    pricing: dict[str, PriceOverride] = Field(default_factory=dict)
+
+    @property
+    def stages(self) -> dict[str, StageConfig]:
+        """The configured stages, in pipeline order."""
+        found = {role: getattr(self, role) for role in ROLES}
+        return {role: stage for role, stage in found.items() if stage is not None}

@@ -1,0 +1,36 @@
+"""The one exception tree. Every error the harness raises on purpose is a ``HarnessError``; leaves
+also subclass the built-in that best describes them so callers can catch either."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from harness.config.diagnostics import Diagnostic
+
+
+class HarnessError(Exception):
+    """Root of every error the harness raises on purpose."""
+
+
+class ConfigError(HarnessError, ValueError):
+    """stages.yaml (or a file it depends on) was refused.
+
+    Carries every problem found, so a user fixes them in one pass instead of one per run.
+    """
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
+        self.diagnostics = tuple(diagnostics)
+        super().__init__("\n".join(d.format() for d in self.diagnostics))
+
+
+class CatalogError(HarnessError, ValueError):
+    """The packaged model catalog or cost defaults are malformed: a packaging bug, not input."""
+
+
+class UnknownVendorError(HarnessError, KeyError):
+    """A vendor name that no registered vendor module answers to."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0])

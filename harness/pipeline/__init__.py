@@ -1,0 +1,1 @@
+"""The pipeline: the run itself and its pre-run cost model."""

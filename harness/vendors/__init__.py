@@ -1,0 +1,6 @@
+"""Vendor surfaces: one module per vendor behind ``harness.vendors.base.Vendor``."""
+
+from harness.vendors.base import NativeControl, Vendor
+from harness.vendors.registry import get_vendor, vendor_names
+
+__all__ = ["NativeControl", "Vendor", "get_vendor", "vendor_names"]
