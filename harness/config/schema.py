@@ -31,6 +31,9 @@ Provider = Literal["anthropic", "google"]
 Reasoning = Literal["effort", "thinking_budget", "thinking_level", "none"]
 
 ANY_STAGE = "any_stage"
+# Top-level keys with this prefix are ignored, so a file can hold YAML anchors to merge from
+# (`x-defaults: &defaults`), as docker compose allows.
+EXTENSION_PREFIX = "x-"
 # Pipeline order. A role is a stage the pipeline defines; the file may name no other stage.
 ROLES: tuple[str, ...] = ("planner", "coder", "debugger", "reviewer")
 REQUIRED_ROLES: tuple[str, ...] = ("planner", "coder")

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from harness.config.diagnostics import Diagnostic, Path, did_you_mean
-from harness.config.schema import REQUIRED_ROLES, ROLES, StagesFile
+from harness.config.schema import EXTENSION_PREFIX, REQUIRED_ROLES, ROLES, StagesFile
 from harness.config.yamlsource import Document
 
 
@@ -68,7 +68,8 @@ def _unknown_key(doc: Document, path: Path) -> Diagnostic:
                             "; run-wide keys are")
         if "did you mean" not in hint:
             hint = ("stages are " + ", ".join(ROLES) + "; run-wide keys are "
-                    + ", ".join(k for k in valid if k not in ROLES))
+                    + ", ".join(k for k in valid if k not in ROLES)
+                    + f"; keys starting with {EXTENSION_PREFIX} are ignored (for YAML anchors)")
         return doc.diag(path, f"unknown stage or key `{name}`", hint, key=True)
     return doc.diag(path, f"unknown key `{name}`", did_you_mean(name, valid), key=True)
 

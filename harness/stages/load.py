@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from harness.config.catalog import Catalog, packaged_catalog
 from harness.config.diagnostics import Diagnostic, Severity
-from harness.config.schema import ModelOverride, PriceOverride, StagesFile
+from harness.config.schema import EXTENSION_PREFIX, ModelOverride, PriceOverride, StagesFile
 from harness.config.structure import structural_diagnostics
 from harness.config.yamlsource import Document, read_document
 from harness.errors import ConfigError
@@ -38,7 +38,8 @@ def load_plan(path: Path, *, shown_as: str | None = None) -> RunPlan:
     catalog, diags = _catalog(doc)
     config: StagesFile | None = None
     try:
-        config = StagesFile.model_validate(doc.data)
+        config = StagesFile.model_validate(
+            {k: v for k, v in doc.data.items() if not k.startswith(EXTENSION_PREFIX)})
     except ValidationError as exc:
         diags += structural_diagnostics(doc, exc)
     diags += semantic_diagnostics(doc, catalog)

@@ -107,6 +107,12 @@ def test_model_without_reasoning_control_says_so(plan_of: Plan) -> None:
         "so compute tiers change nothing")
 
 
+def test_extension_keys_hold_anchors(plan_of: Plan) -> None:
+    plan = plan_of("x-defaults: &d\n  vendor: anthropic\n  timeout: 60s\n"
+                   "planner:\n  <<: *d\n  model: opus\ncoder:\n  <<: *d\n  model: sonnet\n")
+    assert [s.timeout for s in plan.stages.values()] == [60, 60]
+
+
 def test_catalog_overrides_apply(plan_of: Plan) -> None:
     plan = plan_of(MINIMAL.replace("model: sonnet", "model: cheap")
                    + "models:\n  claude-haiku-4-5:\n    aliases: [cheap]\n"
