@@ -34,3 +34,26 @@ class UnknownVendorError(HarnessError, KeyError):
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0])
+
+
+class SandboxError(HarnessError, RuntimeError):
+    """The sandbox itself is broken (engine unreachable, container gone, image build failed).
+
+    A command that fails inside a healthy sandbox is not an error: it is an ``ExecResult``.
+    """
+
+
+class EngineUnavailableError(SandboxError):
+    """No Docker engine answers."""
+
+
+class ImageBuildError(SandboxError):
+    """An image (sandbox base, or a repo's dependency layer) failed to build."""
+
+
+class WorkspaceError(HarnessError, ValueError):
+    """The repository or ref cannot be turned into a ticket workspace."""
+
+
+class PathOutsideWorkspaceError(HarnessError, PermissionError):
+    """A file tool was asked for a path that leaves the workspace."""

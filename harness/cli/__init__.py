@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
 import click
 
@@ -19,7 +18,6 @@ from harness.errors import ConfigError, HarnessError
 from harness.pipeline.cost import estimate
 from harness.stages import RunPlan, load_plan
 
-F = TypeVar("F", bound=Callable[..., Any])
 EXIT_CONFIG = 2
 
 config_option = click.option(
@@ -28,7 +26,33 @@ config_option = click.option(
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Harness(click.Group):
+    """Every deliberate error ends as one line on stderr: 2 for bad input, 1 otherwise.
+
+    Commands that need Docker load on first use, so `harness check` never imports its SDK."""
+
+    lazy: ClassVar[dict[str, str]] = {"sandbox": "harness.cli.sandbox_cmds:sandbox",
+                                      "gc": "harness.cli.sandbox_cmds:gc"}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy:
+            module, _, attr = self.lazy[cmd_name].partition(":")
+            command: click.Command = getattr(importlib.import_module(module), attr)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except HarnessError as exc:
+            click.echo(f"harness: {exc}", err=True)
+            ctx.exit(EXIT_CONFIG if isinstance(exc, ValueError) else 1)
+
+
+@click.group(cls=_Harness, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="harness")
 def main() -> None:
     """Run tickets through Planner, Coder, Debugger and Reviewer stages, each configured on
@@ -62,21 +86,9 @@ def _report_refusal(exc: ConfigError, as_json: bool) -> None:
                err=True)
 
 
-def _harness_errors(fn: F) -> F:
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except HarnessError as exc:
-            click.echo(f"harness: {exc}", err=True)
-            sys.exit(EXIT_CONFIG)
-    return wrapper  # type: ignore[return-value]
-
-
 @main.command()
 @config_option
 @json_option
-@_harness_errors
 def check(config_path: Path, as_json: bool) -> None:
     """Validate stages.yaml and show what every stage's attempts will send.
 
@@ -91,7 +103,6 @@ def check(config_path: Path, as_json: bool) -> None:
 @main.command()
 @config_option
 @json_option
-@_harness_errors
 def cost(config_path: Path, as_json: bool) -> None:
     """What a run will cost before it starts, and where the money goes when things fail."""
     plan = _load(config_path, as_json)

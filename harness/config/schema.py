@@ -151,12 +151,33 @@ class ModelOverride(Frozen):
 
 
 class SandboxConfig(Frozen):
-    """The per-ticket container. Filled in by the sandbox work; only its shape is fixed here."""
+    """The per-ticket container."""
 
-    image: str | None = None
-    dockerfile: str | None = None
-    setup_command: str | None = None
-    test_command: str | None = None
+    image: str = Field("harness-sandbox:latest", description="Tag of the sandbox image "
+                       "(`harness sandbox build` builds it from dockerfile).")
+    base_image: str = Field("debian:bookworm-slim", description="FROM image; bootstrapped with "
+                            "debootstrap when no registry can serve it.")
+    dockerfile: str | None = Field(None, description="Dockerfile for the sandbox image; default: "
+                                   "the one shipped with harness.")
+    extra_ca_certs: str = Field("auto", description="PEM bundle the image trusts besides its own: "
+                                "`auto` (the host bundle when it differs), `none`, or a path.")
+    install_clis: bool = Field(False, description="Add the pinned claude and gemini CLIs.")
+    setup_command: str | None = Field(None, description="Installs the repo's dependencies into "
+                                      "the dependency image; default: detected from the lockfile.")
+    test_command: str | None = Field(None, description="Runs the full test suite in /workspace.")
+    affected_test_command: str | None = Field(
+        None, description="Template for tests of changed files: {changed_files}, "
+        "{changed_packages}.")
+    network: Literal["none", "cli-only", "always"] = Field(
+        "cli-only", description="none: never; cli-only: only while a CLI vendor runs inside; "
+        "always: for every command (tests included).")
+    cpus: PositiveFloat = 2.0
+    memory: str = Field("4g", pattern=r"^\d+(\.\d+)?[kmg]?$", description="e.g. 512m, 4g")
+    pids_limit: Annotated[StrictInt, Field(ge=16)] = 1024
+    exec_timeout: Timeout = Field(600.0, description="Default limit for one command.")
+    output_limit: Annotated[StrictInt, Field(ge=1024)] = Field(
+        65536, description="Characters kept of a command's stdout and of its stderr (head and "
+        "tail).")
 
 
 class StagesFile(Frozen):

@@ -1,0 +1,1 @@
+"""The per-ticket Docker sandbox: image, workspace, container, exec and file tools, cleanup."""

@@ -1,0 +1,95 @@
+"""The sandbox boundary: what the pipeline may ask of a ticket's isolated workspace.
+
+A failed command is a value (``ExecResult`` with a non-zero exit code, ``timed_out`` or
+``oom_killed``); a broken sandbox is an exception (``SandboxError``).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+
+WORKDIR = "/workspace"
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+    timed_out: bool = False
+    oom_killed: bool = False
+    duration: float = 0.0
+    truncated: int = 0  # characters cut from the middle of stdout and stderr together
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out and not self.oom_killed
+
+    def summary(self) -> str:
+        """One line for logs and feedback: how the command ended."""
+        if self.timed_out:
+            how = "timed out (process group killed)"
+        elif self.oom_killed:
+            how = "killed: out of memory"
+        else:
+            how = f"exit {self.exit_code}"
+        cut = f", {self.truncated} chars of output cut" if self.truncated else ""
+        return f"{how} after {self.duration:.1f}s{cut}"
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    path: str
+    line: int
+    text: str
+
+
+class Sandbox(ABC):
+    """One ticket's workspace, isolated from the host.
+
+    Every method raises ``SandboxError`` when the sandbox itself is broken, and
+    ``PathOutsideWorkspaceError`` for a path that leaves the workspace. File methods raise
+    ``FileNotFoundError`` / ``IsADirectoryError`` as the built-ins do, and ``edit_file`` raises
+    ``ValueError`` when ``old`` is not found exactly once.
+    """
+
+    @abstractmethod
+    def exec(self, cmd: str | Sequence[str], *, timeout: float | None = None,
+             env: Mapping[str, str] | None = None, workdir: str = WORKDIR) -> ExecResult:
+        """Run ``cmd`` (a shell string, or an argv list run without a shell)."""
+
+    @abstractmethod
+    def read_file(self, path: str) -> str: ...
+
+    @abstractmethod
+    def write_file(self, path: str, content: str) -> None: ...
+
+    @abstractmethod
+    def edit_file(self, path: str, old: str, new: str) -> None:
+        """Replace the one exact occurrence of ``old`` with ``new``."""
+
+    @abstractmethod
+    def list_files(self, path: str = ".", *, limit: int = 2000) -> list[str]:
+        """Files under ``path`` (relative to the workspace), skipping VCS and dependency dirs."""
+
+    @abstractmethod
+    def search(self, pattern: str, path: str = ".", *, limit: int = 200) -> list[SearchHit]:
+        """Lines matching the regular expression ``pattern``."""
+
+    @abstractmethod
+    def diff(self) -> str:
+        """The workspace's changes against the base commit, as a git patch."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Remove the container and the workspace; safe to call twice."""
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()

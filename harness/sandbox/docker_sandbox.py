@@ -1,0 +1,162 @@
+"""The Docker sandbox: one container per ticket, the worktree bind-mounted at /workspace."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import docker
+import docker.errors
+import requests
+from docker.models.containers import Container
+from docker.types import Mount
+
+from harness.config.schema import SandboxConfig
+from harness.errors import SandboxError
+from harness.sandbox.base import WORKDIR, ExecResult, Sandbox, SearchHit
+from harness.sandbox.files import WorkspaceFiles
+from harness.sandbox.workspace import Workspace, remove_workspace
+
+SUPERVISOR = "/opt/harness/hx_exec.py"
+CONTAINER_UID = (1000, 1000)
+LABEL_RUN, LABEL_TICKET = "harness.run_id", "harness.ticket"
+LABEL_RUN_DIR, LABEL_REPO = "harness.run_dir", "harness.repo"
+# Slack between a command's own timeout and the host giving up on the exec call.
+HOST_SLACK = 30.0
+
+
+@dataclass(frozen=True)
+class Identity:
+    run_id: str
+    ticket: str
+    run_dir: str
+
+
+def container_user() -> tuple[int, int]:
+    """The container's uid:gid: the host user's, unless that is root (never root inside)."""
+    uid, gid = os.getuid(), os.getgid()
+    return CONTAINER_UID if uid == 0 else (uid, gid)
+
+
+class DockerSandbox(Sandbox):
+    def __init__(self, client: docker.DockerClient, container: Container, workspace: Workspace,
+                 cfg: SandboxConfig) -> None:
+        self.client = client
+        self.container = container
+        self.workspace = workspace
+        self.cfg = cfg
+        owner = CONTAINER_UID if os.getuid() == 0 else None
+        self.files = WorkspaceFiles(workspace.path, owner)
+        self._closed = False
+
+    @classmethod
+    def start(cls, client: docker.DockerClient, image: str, workspace: Workspace,
+              cfg: SandboxConfig, who: Identity, *, network: bool = False) -> DockerSandbox:
+        """Create and start the ticket's container; on failure nothing is left behind."""
+        uid, gid = container_user()
+        try:
+            container = client.containers.run(
+                image, ["sleep", "infinity"], detach=True, init=True, user=f"{uid}:{gid}",
+                working_dir=WORKDIR, hostname="sandbox",
+                labels={LABEL_RUN: who.run_id, LABEL_TICKET: who.ticket,
+                        LABEL_RUN_DIR: who.run_dir, LABEL_REPO: str(workspace.repo)},
+                mounts=[Mount(WORKDIR, str(workspace.path), type="bind")],
+                cap_drop=["ALL"], security_opt=["no-new-privileges"],
+                nano_cpus=int(cfg.cpus * 1e9), mem_limit=cfg.memory, memswap_limit=cfg.memory,
+                pids_limit=cfg.pids_limit, network_mode="bridge" if network else "none",
+                environment={"HOME": "/tmp", "CI": "1"})
+        except docker.errors.ImageNotFound:
+            raise SandboxError(f"image {image} not found — run `harness sandbox build`") from None
+        except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
+            raise SandboxError(f"could not start the sandbox container: {exc}") from None
+        return cls(client, container, workspace, cfg)
+
+    # -- commands ------------------------------------------------------------------------------
+
+    def exec(self, cmd: str | Sequence[str], *, timeout: float | None = None,
+             env: Mapping[str, str] | None = None, workdir: str = WORKDIR) -> ExecResult:
+        limit = timeout if timeout is not None else self.cfg.exec_timeout
+        request = json.dumps({"cmd": cmd if isinstance(cmd, str) else list(cmd),
+                              "timeout": limit, "limit": self.cfg.output_limit,
+                              "env": dict(env or {}), "cwd": workdir})
+        api = self.client.api
+        started = time.monotonic()
+        try:
+            exec_id = api.exec_create(self.container.id, ["python3", SUPERVISOR, request],
+                                      workdir=WORKDIR)["Id"]
+            api.timeout = int(limit + HOST_SLACK)
+            out, err = api.exec_start(exec_id, demux=True)
+        except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
+            raise self._broken(f"exec failed: {exc}") from None
+        return self._result(out or b"", err or b"", time.monotonic() - started)
+
+    def _result(self, out: bytes, err: bytes, elapsed: float) -> ExecResult:
+        line = out.decode("utf-8", "replace").strip().rsplit("\n", 1)[-1]
+        try:
+            data: dict[str, Any] = json.loads(line)
+        except json.JSONDecodeError:
+            # The supervisor itself died: killed by the OOM killer or a pids limit, typically.
+            raise self._broken("the exec supervisor gave no result "
+                               f"(after {elapsed:.1f}s): {err.decode(errors='replace')[-500:]}"
+                               ) from None
+        return ExecResult(int(data["exit_code"]), str(data["stdout"]), str(data["stderr"]),
+                          bool(data["timed_out"]), bool(data["oom_killed"]),
+                          float(data["duration"]), int(data["truncated"]))
+
+    def _broken(self, what: str) -> SandboxError:
+        try:
+            self.container.reload()
+            state = self.container.status
+        except docker.errors.NotFound:
+            state = "removed"
+        except (docker.errors.APIError, requests.exceptions.RequestException):
+            state = "unknown (engine not answering)"
+        return SandboxError(f"sandbox {self.container.short_id} ({state}): {what}")
+
+    # -- files ---------------------------------------------------------------------------------
+
+    def read_file(self, path: str) -> str:
+        return self.files.read(path)
+
+    def write_file(self, path: str, content: str) -> None:
+        self.files.write(path, content)
+
+    def edit_file(self, path: str, old: str, new: str) -> None:
+        self.files.edit(path, old, new)
+
+    def list_files(self, path: str = ".", *, limit: int = 2000) -> list[str]:
+        return self.files.listing(path, limit)
+
+    def search(self, pattern: str, path: str = ".", *, limit: int = 200) -> list[SearchHit]:
+        self.files.resolve(path)
+        result = self.exec(["rg", "--line-number", "--no-heading", "--color", "never",
+                            "--max-columns", "400", "-e", pattern, "--", path], timeout=60)
+        if result.exit_code == 2:
+            raise ValueError(f"search failed: {result.stderr.strip()[:500]}")
+        hits = []
+        for raw in result.stdout.splitlines()[:limit]:
+            file, _, rest = raw.partition(":")
+            number, _, text = rest.partition(":")
+            if number.isdigit():
+                hits.append(SearchHit(file.removeprefix("./"), int(number), text))
+        return hits
+
+    def diff(self) -> str:
+        return self.workspace.diff()
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.container.remove(force=True)
+        except docker.errors.NotFound:
+            pass
+        finally:
+            remove_workspace(self.workspace)

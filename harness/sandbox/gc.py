@@ -1,0 +1,61 @@
+"""``harness gc``: remove what dead runs left behind — containers, worktrees, dangling images.
+
+A run is dead when no process holds its lease (see ``lease``). Live runs are never touched, so gc
+is safe to run at the start of every command and while a batch is running.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import docker
+import docker.errors
+import git
+
+from harness.sandbox.docker_sandbox import LABEL_REPO, LABEL_RUN_DIR
+from harness.sandbox.image import HASH_LABEL
+from harness.sandbox.lease import is_alive
+from harness.sandbox.workspace import WORKSPACE_DIR
+
+
+@dataclass
+class Collected:
+    containers: list[str] = field(default_factory=list)
+    worktrees: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (f"removed {len(self.containers)} containers, {len(self.worktrees)} worktrees, "
+                f"{len(self.images)} dangling images")
+
+
+def collect_garbage(client: docker.DockerClient) -> Collected:
+    done = Collected()
+    for container in client.containers.list(all=True, filters={"label": LABEL_RUN_DIR}):
+        labels = container.labels or {}
+        run_dir = Path(labels[LABEL_RUN_DIR])
+        if is_alive(run_dir):
+            continue
+        try:
+            container.remove(force=True)
+            done.containers.append(container.short_id)
+        except docker.errors.NotFound:
+            pass
+        worktree = run_dir / WORKSPACE_DIR
+        if worktree.exists():
+            shutil.rmtree(worktree, ignore_errors=True)
+            done.worktrees.append(str(worktree))
+        if labels.get(LABEL_REPO):
+            _prune(Path(labels[LABEL_REPO]))
+    pruned = client.images.prune(filters={"dangling": True, "label": HASH_LABEL})
+    done.images = [d["Deleted"] for d in pruned.get("ImagesDeleted") or [] if "Deleted" in d]
+    return done
+
+
+def _prune(repo: Path) -> None:
+    with contextlib.suppress(git.GitCommandError, git.InvalidGitRepositoryError,
+                             git.NoSuchPathError):
+        git.Repo(repo).git.worktree("prune")
