@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import docker
 import docker.errors
@@ -25,6 +26,8 @@ SUPERVISOR = "/opt/harness/hx_exec.py"
 CONTAINER_UID = (1000, 1000)
 LABEL_RUN, LABEL_TICKET = "harness.run_id", "harness.ticket"
 LABEL_RUN_DIR, LABEL_REPO = "harness.run_dir", "harness.repo"
+BRIDGE = "bridge"
+Network = Literal["none", "on-demand", "always"]
 # Slack between a command's own timeout and the host giving up on the exec call.
 HOST_SLACK = 30.0
 
@@ -44,8 +47,9 @@ def container_user() -> tuple[int, int]:
 
 class DockerSandbox(Sandbox):
     def __init__(self, client: docker.DockerClient, container: Container, workspace: Workspace,
-                 cfg: SandboxConfig) -> None:
+                 cfg: SandboxConfig, network: Network) -> None:
         self.client = client
+        self.network = network
         self.container = container
         self.workspace = workspace
         self.cfg = cfg
@@ -55,8 +59,11 @@ class DockerSandbox(Sandbox):
 
     @classmethod
     def start(cls, client: docker.DockerClient, image: str, workspace: Workspace,
-              cfg: SandboxConfig, who: Identity, *, network: bool = False) -> DockerSandbox:
-        """Create and start the ticket's container; on failure nothing is left behind."""
+              cfg: SandboxConfig, who: Identity, *, network: Network = "none") -> DockerSandbox:
+        """Create and start the ticket's container; on failure nothing is left behind.
+
+        ``network``: ``none`` never; ``on-demand`` offline except inside ``online()``;
+        ``always`` online throughout."""
         uid, gid = container_user()
         try:
             container = client.containers.run(
@@ -67,13 +74,41 @@ class DockerSandbox(Sandbox):
                 mounts=[Mount(WORKDIR, str(workspace.path), type="bind")],
                 cap_drop=["ALL"], security_opt=["no-new-privileges"],
                 nano_cpus=int(cfg.cpus * 1e9), mem_limit=cfg.memory, memswap_limit=cfg.memory,
-                pids_limit=cfg.pids_limit, network_mode="bridge" if network else "none",
+                pids_limit=cfg.pids_limit,
+                network_mode="none" if network == "none" else BRIDGE,
                 environment={"HOME": "/tmp", "CI": "1"})
         except docker.errors.ImageNotFound:
             raise SandboxError(f"image {image} not found — run `harness sandbox build`") from None
         except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
             raise SandboxError(f"could not start the sandbox container: {exc}") from None
-        return cls(client, container, workspace, cfg)
+        sandbox = cls(client, container, workspace, cfg, network)
+        if network == "on-demand":
+            sandbox._detach()
+        return sandbox
+
+    @contextmanager
+    def online(self) -> Iterator[None]:
+        """Network access for the duration of the block (for a CLI vendor running inside)."""
+        if self.network == "always":
+            yield
+            return
+        if self.network == "none":
+            raise SandboxError("this sandbox was started without network (sandbox.network: "
+                               "none) — set it to cli-only or always")
+        try:
+            self.client.networks.get(BRIDGE).connect(self.container)
+        except docker.errors.APIError as exc:
+            raise self._broken(f"could not connect to the network: {exc}") from None
+        try:
+            yield
+        finally:
+            self._detach()
+
+    def _detach(self) -> None:
+        try:
+            self.client.networks.get(BRIDGE).disconnect(self.container, force=True)
+        except docker.errors.APIError as exc:
+            raise self._broken(f"could not disconnect from the network: {exc}") from None
 
     # -- commands ------------------------------------------------------------------------------
 

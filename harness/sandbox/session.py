@@ -16,7 +16,7 @@ from types import FrameType
 import docker
 
 from harness.config.schema import SandboxConfig
-from harness.sandbox.docker_sandbox import DockerSandbox, Identity, container_user
+from harness.sandbox.docker_sandbox import DockerSandbox, Identity, Network, container_user
 from harness.sandbox.gc import collect_garbage
 from harness.sandbox.image import Progress, dependency_image, sandbox_image
 from harness.sandbox.lease import Lease
@@ -31,7 +31,7 @@ class TicketSpec:
     ticket: str
     base: str = "HEAD"
     include_uncommitted: bool = False
-    network: bool = False
+    network: Network = "none"
 
 
 @contextmanager

@@ -13,6 +13,8 @@ from harness.sandbox.base import Sandbox
 from tests.sandbox.conftest import CFG
 
 Open = Callable[..., Sandbox]
+NPM_VIEW = ("npm view is-number version --fetch-retries=0 --fetch-timeout=20000 "
+            "--cache \"$(mktemp -d)\"")  # a fresh cache: npm falls back to a stale one offline
 
 
 def running(sandbox: Sandbox, *argv: str) -> int:
@@ -101,18 +103,25 @@ def test_not_root_and_no_capabilities(sandbox: Sandbox) -> None:
 
 
 def test_no_network_while_tests_run(sandbox: Sandbox) -> None:
-    r = sandbox.exec("npm view is-number version --fetch-retries=0 --fetch-timeout=5000",
-                     timeout=30)
+    r = sandbox.exec(NPM_VIEW, timeout=30)
     assert r.exit_code != 0
     assert sandbox.exec("cat /proc/net/dev").stdout.count(":") == 1  # only lo
 
 
 def test_network_when_asked_for(open_sandbox: Open, repo: Path) -> None:
     """The control for the test above: the same command succeeds with network on."""
-    sandbox = open_sandbox(repo, network=True)
-    r = sandbox.exec("npm view is-number version --fetch-retries=1", timeout=60)
+    sandbox = open_sandbox(repo, network="always")
+    r = sandbox.exec(NPM_VIEW, timeout=60)
     assert r.ok, r.stderr
     assert r.stdout.strip()
+
+
+def test_network_on_demand_only_inside_online(open_sandbox: Open, repo: Path) -> None:
+    sandbox = open_sandbox(repo, network="on-demand")
+    assert not sandbox.exec(NPM_VIEW, timeout=60).ok
+    with sandbox.online():  # type: ignore[attr-defined]
+        assert sandbox.exec(NPM_VIEW, timeout=60).ok
+    assert not sandbox.exec(NPM_VIEW, timeout=60).ok
 
 
 def test_file_tools(sandbox: Sandbox) -> None:
