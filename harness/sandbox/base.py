@@ -80,6 +80,13 @@ class Sandbox(ABC):
         """Lines matching the regular expression ``pattern``."""
 
     @abstractmethod
+    def exists(self, path: str) -> bool: ...
+
+    @abstractmethod
+    def changed_files(self) -> list[str]:
+        """Workspace paths changed against the base commit (added and deleted included)."""
+
+    @abstractmethod
     def diff(self) -> str:
         """The workspace's changes against the base commit, as a git patch."""
 

@@ -180,6 +180,12 @@ class DockerSandbox(Sandbox):
                 hits.append(SearchHit(file.removeprefix("./"), int(number), text))
         return hits
 
+    def exists(self, path: str) -> bool:
+        return self.files.resolve(path).exists()
+
+    def changed_files(self) -> list[str]:
+        return self.workspace.changed_files()
+
     def diff(self) -> str:
         return self.workspace.diff()
 

@@ -34,6 +34,12 @@ class Workspace:
         g.update_environment(**_SAFE)
         return g
 
+    def changed_files(self) -> list[str]:
+        g = self.git()
+        g.add("-A")
+        return [line for line in str(g.diff("--cached", "--name-only", self.base_commit))
+                .splitlines() if line]
+
     def diff(self) -> str:
         """Every change in the worktree against the base commit, new files included."""
         g = self.git()

@@ -1,0 +1,75 @@
+"""Running a repository's tests inside the sandbox: the tests affected by a change first (fast
+feedback on a retry), the full suite before a ticket may succeed."""
+
+from __future__ import annotations
+
+import posixpath
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, cast
+
+from harness.config.schema import SandboxConfig
+from harness.errors import HarnessError
+from harness.sandbox.base import ExecResult, Sandbox
+from harness.sandbox.testreport import TestReport, parse_test_output
+
+Scope = Literal["affected", "full"]
+
+
+class NoTestCommandError(HarnessError, ValueError):
+    """The config names no test command, so no test can run."""
+
+
+@dataclass(frozen=True)
+class TestRun:
+    __test__ = False  # not a pytest test class
+
+    scope: Scope
+    command: str
+    result: ExecResult
+    report: TestReport
+
+    @property
+    def passed(self) -> bool:
+        return self.result.ok
+
+    def feedback(self, limit: int = 8000) -> str:
+        """What the next attempt is told: how the run ended, failing tests first."""
+        head = f"$ {self.command}\n{self.result.summary()}\n"
+        raw = self.result.stdout + ("\n" + self.result.stderr if self.result.stderr else "")
+        return head + self.report.feedback(raw, limit - len(head))
+
+
+def affected_command(template: str, sandbox: Sandbox, changed: Sequence[str]) -> str:
+    """``template`` with ``{changed_files}`` and ``{changed_packages}`` filled in (shell-quoted):
+    a package is the nearest directory above a file that holds a package.json."""
+    packages = sorted({p for p in (_package_of(sandbox, f) for f in changed) if p})
+    return template.format(changed_files=" ".join(shlex.quote(f) for f in changed),
+                           changed_packages=" ".join(shlex.quote(p) for p in packages))
+
+
+def _package_of(sandbox: Sandbox, path: str) -> str | None:
+    directory = posixpath.dirname(path)
+    while directory:
+        if sandbox.exists(posixpath.join(directory, "package.json")):
+            return directory
+        directory = posixpath.dirname(directory)
+    return None
+
+
+def run_tests(sandbox: Sandbox, cfg: SandboxConfig, scope: Scope = "full", *,
+              timeout: float | None = None) -> TestRun:
+    """Run the tests for ``scope``. ``affected`` falls back to the full suite when there is no
+    affected_test_command or nothing has changed."""
+    if cfg.test_command is None:
+        raise NoTestCommandError("sandbox.test_command is not set — add e.g. "
+                                 "`test_command: npm test` under sandbox: in stages.yaml")
+    command, used = cfg.test_command, cast(Scope, "full")
+    if scope == "affected" and cfg.affected_test_command:
+        changed = sandbox.changed_files()
+        if changed:
+            command, used = affected_command(cfg.affected_test_command, sandbox, changed), scope
+    result = sandbox.exec(command, timeout=timeout)
+    report = parse_test_output(result.stdout, result.stderr, result.exit_code)
+    return TestRun(used, command, result, report)
