@@ -7,7 +7,7 @@ import posixpath
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, cast
+from typing import Literal
 
 from harness.config.schema import SandboxConfig
 from harness.errors import HarnessError
@@ -65,7 +65,8 @@ def run_tests(sandbox: Sandbox, cfg: SandboxConfig, scope: Scope = "full", *,
     if cfg.test_command is None:
         raise NoTestCommandError("sandbox.test_command is not set — add e.g. "
                                  "`test_command: npm test` under sandbox: in stages.yaml")
-    command, used = cfg.test_command, cast(Scope, "full")
+    command = cfg.test_command
+    used: Scope = "full"
     if scope == "affected" and cfg.affected_test_command:
         changed = sandbox.changed_files()
         if changed:
