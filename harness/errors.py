@@ -57,3 +57,53 @@ class WorkspaceError(HarnessError, ValueError):
 
 class PathOutsideWorkspaceError(HarnessError, PermissionError):
     """A file tool was asked for a path that leaves the workspace."""
+
+
+class VendorError(HarnessError):
+    """A model call failed. ``vendor`` names the backend; the vendor's own message is kept."""
+
+    retryable = False
+
+    def __init__(self, vendor: str, message: str) -> None:
+        super().__init__(f"{vendor}: {message}")
+        self.vendor = vendor
+
+
+class VendorAuthError(VendorError, PermissionError):
+    """401/403: the key is missing or refused. Never retried."""
+
+
+class RateLimitedError(VendorError):
+    """429 after the retries that fit in the deadline."""
+
+    retryable = True
+
+
+class TransientVendorError(VendorError, ConnectionError):
+    """5xx, overloaded, or the connection failed, after the retries that fit in the deadline."""
+
+    retryable = True
+
+
+class VendorTimeoutError(VendorError, TimeoutError):
+    """The stage's deadline passed before the vendor answered."""
+
+
+class ContextTooLongError(VendorError, ValueError):
+    """The prompt does not fit the model's context window."""
+
+
+class RefusalError(VendorError):
+    """The model refused or a safety filter stopped the answer."""
+
+
+class TruncatedError(VendorError):
+    """The answer was cut at max_tokens where a complete one was required."""
+
+
+class MalformedResponseError(VendorError, ValueError):
+    """The vendor answered something that is not its documented format."""
+
+
+class CliCrashError(VendorError, RuntimeError):
+    """A vendor CLI exited abnormally without a parseable result."""

@@ -14,6 +14,7 @@ from harness.config.catalog import Catalog
 from harness.config.schema import ANY_STAGE, ROUTING_ROLES, TIERS, ModelEntry, StageConfig, Tier
 from harness.vendors import NativeControl, Vendor, get_vendor
 from harness.vendors.base import VendorOptions
+from harness.vendors.types import CallSettings
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,11 @@ class Attempt:
     options: VendorOptions
     base_url: str | None
     api_key_env: str
+
+    def settings(self) -> CallSettings:
+        """What the vendor needs to make this attempt's call."""
+        return CallSettings(self.model_id, self.entry, self.control, self.options,
+                            self.max_output_tokens, self.base_url, self.api_key_env)
 
     def same_backend(self, other: Attempt) -> bool:
         """Whether two attempts would send the same model the same reasoning control."""

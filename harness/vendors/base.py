@@ -10,11 +10,15 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.config.schema import ModelEntry, Provider, Tier
+from harness.errors import VendorError
+
+if TYPE_CHECKING:
+    from harness.vendors.types import CommandRunner, ModelRequest, ModelResponse
 
 # Level names in increasing order of reasoning spend, across vendors.
 LEVEL_ORDER: tuple[str, ...] = ("minimal", "low", "medium", "high", "xhigh", "max")
@@ -74,6 +78,19 @@ class Vendor(ABC):
     def compute_control(self, model: ModelEntry, tier: Tier, options: VendorOptions,
                         max_output_tokens: int) -> NativeControl | None:
         """The native control for ``tier`` on ``model`` (``options`` may pin it)."""
+
+    def complete(self, request: ModelRequest, *, runner: CommandRunner | None = None
+                 ) -> ModelResponse:
+        """One model call, finished by ``request.deadline``.
+
+        Raises ``VendorAuthError`` (never retried), ``RateLimitedError`` and
+        ``TransientVendorError`` (after the retries that fit the deadline),
+        ``VendorTimeoutError``, ``ContextTooLongError``, ``RefusalError``,
+        ``MalformedResponseError`` and, for CLIs, ``CliCrashError``. CLI vendors run their
+        process through ``runner`` (the ticket's sandbox), never on the host.
+        """
+        raise VendorError(self.name, "this version of harness cannot call this vendor yet; "
+                          "route the stage to another vendor")
 
     def option_problems(self, model_id: str, model: ModelEntry,
                         options: VendorOptions) -> list[OptionProblem]:

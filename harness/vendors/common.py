@@ -1,0 +1,64 @@
+"""What every SDK vendor does the same way: find its key, retry transient faults inside the
+stage's deadline, and keep secrets out of every message."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from harness.errors import RateLimitedError, TransientVendorError, VendorAuthError, VendorError
+from harness.vendors.types import ModelRequest
+
+T = TypeVar("T")
+# Anything shaped like an API key: sk-ant-..., AIza..., long opaque tokens.
+_SECRET = re.compile(r"(sk-[A-Za-z0-9_\-]{8,}|AIza[0-9A-Za-z_\-]{20,}|[A-Za-z0-9_\-]{40,})")
+MIN_ATTEMPT_SECONDS = 0.5  # no point starting a call with less time than this
+BACKOFF_START, BACKOFF_MAX = 0.5, 8.0
+
+
+def redact(text: str) -> str:
+    return _SECRET.sub("[redacted]", text)
+
+
+def api_key(vendor: str, env_name: str, *fallbacks: str) -> str:
+    """The key from the env var the config names (or the vendor's standard ones)."""
+    for name in (env_name, *fallbacks):
+        value = os.environ.get(name)
+        if value:
+            return value
+    names = " or ".join((env_name, *fallbacks))
+    raise VendorAuthError(vendor, f"no API key: set {names} (or name another variable with "
+                          "api_key_env in stages.yaml)")
+
+
+class RetryAfter(Exception):
+    """Raised by a vendor's call function for a fault worth retrying, with the server's hint."""
+
+    def __init__(self, error: VendorError, after: float | None = None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.after = after
+
+
+def within_deadline(request: ModelRequest, call: Callable[[float], T], *,
+                    sleep: Callable[[float], None] = time.sleep) -> T:
+    """Call ``call(seconds_left)`` until it returns, retrying ``RetryAfter`` faults while the
+    deadline allows (they do not consume the stage's retry budget); then raise the last one."""
+    delay = BACKOFF_START
+    while True:
+        left = request.remaining()
+        try:
+            return call(left)
+        except RetryAfter as fault:
+            wait = fault.after if fault.after is not None else delay
+            if request.remaining() - wait < MIN_ATTEMPT_SECONDS:
+                raise fault.error from None
+            sleep(wait)
+            delay = min(delay * 2, BACKOFF_MAX)
+
+
+__all__ = ["RateLimitedError", "RetryAfter", "TransientVendorError", "api_key", "redact",
+           "within_deadline"]

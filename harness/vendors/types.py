@@ -1,0 +1,119 @@
+"""What crosses the vendor boundary: one model call's request and its typed response.
+
+The tool-use loop lives above this boundary (the pipeline); a vendor only translates one request
+into its wire format and the answer back. Every vendor returns the same shapes, so a vendor swap
+changes nothing above it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from harness.config.schema import ModelEntry, Price
+from harness.vendors.base import NativeControl, VendorOptions
+
+StopReason = Literal["end_turn", "tool_use", "max_tokens", "refusal", "error"]
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    name: str
+    description: str
+    input_schema: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    id: str
+    name: str
+    arguments: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    call_id: str
+    content: str
+    is_error: bool = False
+
+
+@dataclass(frozen=True)
+class Message:
+    """A user turn (text and/or tool results) or an assistant turn (text and/or tool calls)."""
+
+    role: Literal["user", "assistant"]
+    text: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_results: tuple[ToolResult, ...] = ()
+
+
+@dataclass(frozen=True)
+class CallSettings:
+    """The per-attempt settings a vendor needs, resolved from stages.yaml by the stage's ladder."""
+
+    model_id: str
+    entry: ModelEntry
+    control: NativeControl | None
+    options: VendorOptions
+    max_output_tokens: int
+    base_url: str | None
+    api_key_env: str
+
+
+@dataclass(frozen=True)
+class ModelRequest:
+    settings: CallSettings
+    system: str
+    messages: tuple[Message, ...]
+    deadline: float  # time.monotonic() by which the whole call must have returned
+    tools: tuple[ToolSpec, ...] = ()
+    output_schema: Mapping[str, Any] | None = None  # ask for JSON matching this schema
+    # The stable prefix (system prompt, tools, repo context) is marked cacheable where a vendor
+    # supports it; this much of ``system`` is that prefix (all of it by default).
+    cacheable_system_chars: int | None = None
+
+    def remaining(self) -> float:
+        """Seconds left before the deadline (never negative)."""
+        return max(self.deadline - time.monotonic(), 0.0)
+
+
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int = 0  # not read from or written to the cache
+    output_tokens: int = 0  # visible output plus thinking
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    thinking_tokens: int = 0  # part of output_tokens, where the vendor reports it
+
+    @property
+    def total(self) -> int:
+        return (self.input_tokens + self.output_tokens + self.cache_read_tokens
+                + self.cache_write_tokens)
+
+    def cost(self, price: Price) -> float:
+        """USD at the catalog's per-million prices."""
+        return (self.input_tokens * price.input + self.output_tokens * price.output
+                + self.cache_read_tokens * price.cache_read
+                + self.cache_write_tokens * price.cache_write) / 1e6
+
+
+@dataclass(frozen=True)
+class ModelResponse:
+    text: str
+    tool_calls: tuple[ToolCall, ...]
+    stop_reason: StopReason
+    usage: Usage
+    cost_usd: float
+    latency_s: float
+    model_id: str
+    request_id: str | None = None
+    raw_stop_reason: str | None = field(default=None, compare=False)
+
+
+class CommandRunner(Protocol):
+    """Where a CLI vendor runs its process: the ticket's sandbox (``Sandbox.exec``)."""
+
+    def exec(self, cmd: str | list[str], *, timeout: float | None = None,
+             env: Mapping[str, str] | None = None, workdir: str = ...) -> Any: ...
