@@ -1,12 +1,35 @@
-"""Anthropic through its official Python SDK (Messages API)."""
+"""Anthropic through its official Python SDK (Messages API).
+
+The SDK is imported on the first call, never at import time. Every call streams: the SDK refuses
+non-streaming calls whose max_tokens could outlast its own timeout, and a stream lets the
+deadline cut a stalled answer. The SDK's retries are off; ``common.within_deadline`` retries
+instead, so retries never outlive the stage's deadline.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field
 
 from harness.config.schema import ModelEntry, Tier
+from harness.errors import (
+    ContextTooLongError,
+    MalformedResponseError,
+    RateLimitedError,
+    RefusalError,
+    TransientVendorError,
+    VendorAuthError,
+    VendorError,
+    VendorTimeoutError,
+)
+from harness.vendors import common
 from harness.vendors.base import (
     NativeControl,
     OptionProblem,
@@ -17,6 +40,20 @@ from harness.vendors.base import (
     pick_level,
     thinking_budget,
 )
+from harness.vendors.types import (
+    CallSettings,
+    CommandRunner,
+    Message,
+    ModelRequest,
+    ModelResponse,
+    StopReason,
+    ToolCall,
+    Usage,
+)
+
+if TYPE_CHECKING:
+    import anthropic
+    from anthropic.types import Message as SdkMessage
 
 Effort = Literal["low", "medium", "high", "xhigh", "max"]
 
@@ -87,3 +124,233 @@ class AnthropicVendor(Vendor):
         return anthropic_option_problems(model_id, model, options.effort,
                                          options.thinking_budget_tokens, effort_key="effort",
                                          budget_key="thinking_budget_tokens")
+
+    def complete(self, request: ModelRequest, *, runner: CommandRunner | None = None
+                 ) -> ModelResponse:
+        settings = request.settings
+        key = common.api_key(self.name, settings.api_key_env)  # before any request is made
+        try:
+            import anthropic  # noqa: PLC0415 - the SDK loads on the first call only
+        except ImportError as exc:
+            raise VendorError(self.name, "the anthropic SDK is not installed: run "
+                              "`pip install 'anthropic>=2.0'` in harness's environment") from exc
+        params = request_params(request, self.name)
+        base_url = settings.base_url or os.environ.get("ANTHROPIC_BASE_URL")
+        started = time.monotonic()
+
+        def attempt(left: float) -> tuple[SdkMessage, str | None]:
+            if left <= 0:
+                raise VendorTimeoutError(self.name, "the stage deadline passed before the call")
+            try:
+                # One client per attempt: its timeout is this attempt's share of the deadline.
+                client = anthropic.Anthropic(api_key=key, base_url=base_url, max_retries=0,
+                                             timeout=left)
+                return _stream(client, params, request.deadline, self.name)
+            except (VendorError, common.RetryAfter):
+                raise
+            except Exception as exc:
+                fault = _fault(exc, self.name, settings, request.deadline)
+                if fault is None:
+                    raise
+                raise fault from exc
+
+        message, request_id = common.within_deadline(request, attempt)
+        return _response(message, request_id, request, time.monotonic() - started, self.name)
+
+
+# Ephemeral (5-minute) cache breakpoints; the API caches everything up to each marked block.
+EPHEMERAL: dict[str, str] = {"type": "ephemeral"}
+# Structured output is a forced tool call rather than ``output_config.format``: tool input
+# schemas work on every Claude model the catalog lists and sit beside the stage's own tools,
+# while the structured-output format is newer and not accepted by every model.
+RESPOND_TOOL = "respond"
+_STOPS: dict[str, StopReason] = {
+    "end_turn": "end_turn", "stop_sequence": "end_turn", "tool_use": "tool_use",
+    "max_tokens": "max_tokens", "model_context_window_exceeded": "max_tokens"}
+_SAMPLING = ("temperature", "top_p", "top_k")
+
+
+def request_params(request: ModelRequest, vendor: str) -> dict[str, Any]:
+    """The keyword arguments of ``client.messages.stream`` for one request."""
+    settings = request.settings
+    options = settings.options
+    assert isinstance(options, AnthropicOptions)
+    caching = options.prompt_caching is not False
+    params: dict[str, Any] = {"model": settings.model_id,
+                              "max_tokens": settings.max_output_tokens,
+                              "messages": [_message(m) for m in request.messages]}
+    system = _system(request.system, request.cacheable_system_chars, caching)
+    if system:
+        params["system"] = system
+    control = settings.control
+    if control is not None and control.name == "output_config.effort":
+        params["output_config"] = {"effort": str(control.value)}
+    elif control is not None and control.name == "thinking.budget_tokens":
+        params["thinking"] = {"type": "enabled", "budget_tokens": int(control.value)}
+    elif control is not None:
+        raise VendorError(vendor, f"cannot send the control `{control}` to the Messages API")
+    tools: list[dict[str, Any]] = [
+        {"name": t.name, "description": t.description, "input_schema": dict(t.input_schema)}
+        for t in request.tools]
+    if request.output_schema is not None:
+        tools.append({"name": RESPOND_TOOL, "input_schema": dict(request.output_schema),
+                      "description": "Give your final answer as this tool's input."})
+        # The API refuses a named forced tool while thinking is on; "any" still forces a call.
+        params["tool_choice"] = ({"type": "any"} if "thinking" in params
+                                 else {"type": "tool", "name": RESPOND_TOOL})
+    if tools:
+        if caching:  # a breakpoint on the last tool caches every tool, and the system after it
+            tools[-1] = {**tools[-1], "cache_control": EPHEMERAL}
+        params["tools"] = tools
+    # This SDK's methods have no sampling parameters; the API still accepts them in the body.
+    sampling = {k: v for k in _SAMPLING if (v := getattr(options, k)) is not None}
+    if sampling:
+        params["extra_body"] = sampling
+    return params
+
+
+def _system(text: str, cacheable: int | None, caching: bool) -> list[dict[str, Any]]:
+    if not text:
+        return []
+    cut = len(text) if cacheable is None else max(0, min(cacheable, len(text)))
+    if not caching or cut == 0:
+        return [{"type": "text", "text": text}]
+    blocks: list[dict[str, Any]] = [{"type": "text", "text": text[:cut],
+                                     "cache_control": EPHEMERAL}]
+    if cut < len(text):
+        blocks.append({"type": "text", "text": text[cut:]})
+    return blocks
+
+
+def _message(message: Message) -> dict[str, Any]:
+    blocks: list[dict[str, Any]] = []
+    if message.role == "user":
+        # The API wants tool results first in the user turn that answers the tool calls.
+        blocks += [{"type": "tool_result", "tool_use_id": r.call_id, "content": r.content,
+                    "is_error": r.is_error} for r in message.tool_results]
+        if message.text or not blocks:
+            blocks.append({"type": "text", "text": message.text})
+    else:
+        if message.text or not message.tool_calls:
+            blocks.append({"type": "text", "text": message.text})
+        blocks += [{"type": "tool_use", "id": c.id, "name": c.name, "input": dict(c.arguments)}
+                   for c in message.tool_calls]
+    return {"role": message.role, "content": blocks}
+
+
+@contextmanager
+def _closed_at(deadline: float, stream: Any) -> Iterator[None]:
+    """Close the stream at the deadline: the SDK's timeout is per read, so a server that keeps
+    sending pings would otherwise hold the call open past it."""
+    timer = threading.Timer(max(deadline - time.monotonic(), 0.0), stream.close)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+def _stream(client: anthropic.Anthropic, params: dict[str, Any], deadline: float,
+            vendor: str) -> tuple[SdkMessage, str | None]:
+    with client.messages.stream(**params) as stream, _closed_at(deadline, stream):
+        kind = stream.response.headers.get("content-type", "")
+        if "text/event-stream" not in kind:
+            raise MalformedResponseError(vendor, f"expected an event stream, got `{kind}`: "
+                                         + common.redact(stream.response.read()[:200]
+                                                         .decode("utf-8", "replace")))
+        started = finished = False
+        for event in stream:
+            if not started and event.type != "message_start":
+                raise MalformedResponseError(vendor, f"`{event.type}` before message_start")
+            started, finished = True, finished or event.type == "message_stop"
+        if not finished:
+            if time.monotonic() >= deadline:
+                raise VendorTimeoutError(vendor, "no complete answer before the stage deadline")
+            # A stream cut before message_stop is a dropped connection, not a bad format: the
+            # same request usually succeeds when sent again, so it is retried.
+            raise common.RetryAfter(TransientVendorError(
+                vendor, "the answer stream ended before message_stop"))
+        return stream.get_final_message(), stream.request_id
+
+
+def _fault(exc: Exception, vendor: str, settings: CallSettings,
+           deadline: float) -> VendorError | common.RetryAfter | None:
+    """The harness error for an SDK or transport exception (``None``: not ours to map)."""
+    import anthropic  # noqa: PLC0415 - loaded by complete() already
+    import httpx2  # noqa: PLC0415 - the SDK's transport, loaded with it
+
+    detail = common.redact(str(exc))
+    late = time.monotonic() >= deadline - 0.05
+    transport = (anthropic.APIConnectionError, httpx2.TransportError, httpx2.StreamError)
+    if isinstance(exc, anthropic.APITimeoutError | httpx2.TimeoutException) or (
+            late and isinstance(exc, transport)):
+        return VendorTimeoutError(vendor, "no answer before the stage deadline")
+    if isinstance(exc, anthropic.APIStatusError):
+        return _status_fault(exc, vendor, settings.api_key_env)
+    if isinstance(exc, transport):
+        return common.RetryAfter(TransientVendorError(vendor, f"connection failed: {detail}"))
+    if isinstance(exc, anthropic.APIResponseValidationError | ValueError | TypeError | KeyError
+                  | IndexError | RuntimeError | AssertionError):
+        # The SDK's parser rejected the body or the event order: not the documented format.
+        return MalformedResponseError(vendor, f"unreadable answer: {detail[:300]}")
+    if isinstance(exc, anthropic.AnthropicError):  # e.g. the client refused its own settings
+        return VendorError(vendor, detail)
+    return None
+
+
+def _status_fault(exc: anthropic.APIStatusError, vendor: str,
+                  key_env: str) -> VendorError | common.RetryAfter:
+    # Mid-stream ``event: error`` arrives on a 200 response, so the error type decides first.
+    status, kind = exc.status_code, str(exc.type or "")
+    detail = common.redact(exc.api_message or exc.message)
+    where = f" (request {exc.request_id})" if exc.request_id else ""
+    message = f"HTTP {status} {kind}: {detail}{where}"
+    if status in (401, 403) or kind in ("authentication_error", "permission_error"):
+        return VendorAuthError(vendor, f"the key in {key_env} was refused: {message}")
+    if status == 429 or kind == "rate_limit_error":
+        return common.RetryAfter(RateLimitedError(vendor, message), _retry_after(exc))
+    if "prompt is too long" in detail.lower() or status == 413:
+        return ContextTooLongError(vendor, message)
+    if status >= 500 or status == 408 or kind in ("overloaded_error", "api_error"):
+        return common.RetryAfter(TransientVendorError(vendor, message), _retry_after(exc))
+    return VendorError(vendor, message)
+
+
+def _retry_after(exc: anthropic.APIStatusError) -> float | None:
+    try:
+        return max(float(exc.response.headers.get("retry-after", "")), 0.0)
+    except ValueError:
+        return None
+
+
+def _response(message: SdkMessage, request_id: str | None, request: ModelRequest,
+              latency: float, vendor: str) -> ModelResponse:
+    texts: list[str] = []
+    calls: list[ToolCall] = []
+    for block in message.content:
+        if block.type == "text":
+            texts.append(block.text)
+        elif block.type == "tool_use":
+            if not isinstance(block.input, Mapping):
+                raise MalformedResponseError(vendor, f"tool `{block.name}` input is not an object")
+            calls.append(ToolCall(block.id, block.name, dict(block.input)))
+    text, raw = "".join(texts), message.stop_reason
+    if raw == "refusal":
+        said = common.redact(text[:200]) or "no explanation given"
+        raise RefusalError(vendor, f"the model refused to answer: {said}")
+    stop = _STOPS.get(raw or "", "error")
+    answer = next((c for c in calls if c.name == RESPOND_TOOL), None)
+    if request.output_schema is not None and answer is not None:
+        text = json.dumps(answer.arguments)
+        calls = [c for c in calls if c is not answer]
+        stop = "end_turn" if stop == "tool_use" and not calls else stop
+    sdk_usage = message.usage
+    details = sdk_usage.output_tokens_details
+    usage = Usage(input_tokens=sdk_usage.input_tokens, output_tokens=sdk_usage.output_tokens,
+                  cache_read_tokens=sdk_usage.cache_read_input_tokens or 0,
+                  cache_write_tokens=sdk_usage.cache_creation_input_tokens or 0,
+                  thinking_tokens=details.thinking_tokens if details else 0)
+    settings = request.settings
+    return ModelResponse(text, tuple(calls), stop, usage, usage.cost(settings.entry.price),
+                         latency, settings.model_id, request_id, raw_stop_reason=raw)

@@ -1,12 +1,36 @@
-"""Google Gemini through the google-genai SDK."""
+"""Google Gemini through the google-genai SDK.
+
+The SDK is imported on the first call, never at module import. Each attempt streams
+(``generate_content_stream``) on a worker thread that the caller stops waiting for at the
+deadline: httpx's timeout is per read, so a server that accepts and then stalls or trickles would
+otherwise hold the call past it. SDK retries are off; ``common.within_deadline`` owns them.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import base64
+import importlib
+import os
+import re
+import threading
+import time
+import uuid
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field
 
 from harness.config.schema import ModelEntry, Tier
+from harness.errors import (
+    ContextTooLongError,
+    MalformedResponseError,
+    RateLimitedError,
+    RefusalError,
+    TransientVendorError,
+    VendorAuthError,
+    VendorError,
+    VendorTimeoutError,
+)
+from harness.vendors import common
 from harness.vendors.base import (
     NativeControl,
     OptionProblem,
@@ -17,6 +41,12 @@ from harness.vendors.base import (
     pick_level,
     thinking_budget,
 )
+from harness.vendors.types import ModelRequest, ModelResponse, StopReason, ToolCall, Usage
+
+if TYPE_CHECKING:
+    from google.genai import types as gt
+
+    from harness.vendors.types import CommandRunner
 
 ThinkingLevel = Literal["minimal", "low", "medium", "high"]
 
@@ -73,6 +103,12 @@ class GoogleVendor(Vendor):
     default_api_key_env = "GEMINI_API_KEY"
     options = GoogleOptions
 
+    def __init__(self) -> None:
+        # Gemini 3 refuses a replayed function call without the thought signature it came with,
+        # and ToolCall has no field to carry it: keep each by call id for the next turn.
+        self._signatures: dict[str, bytes] = {}
+        self._lock = threading.Lock()  # stages may call one vendor instance from many threads
+
     def compute_control(self, model: ModelEntry, tier: Tier, options: VendorOptions,
                         max_output_tokens: int) -> NativeControl | None:
         assert isinstance(options, GoogleOptions)
@@ -86,3 +122,275 @@ class GoogleVendor(Vendor):
         return gemini_option_problems(model_id, model, options.thinking_level,
                                       options.thinking_budget, level_key="thinking_level",
                                       budget_key="thinking_budget")
+
+    def complete(self, request: ModelRequest, *, runner: CommandRunner | None = None
+                 ) -> ModelResponse:
+        started = time.monotonic()
+        s = request.settings
+        names = tuple(dict.fromkeys((s.api_key_env, "GEMINI_API_KEY", "GOOGLE_API_KEY")))
+        key = common.api_key(self.name, names[0], *names[1:])
+        key_env = next(n for n in names if os.environ.get(n) == key)
+        genai, types, errors = _sdk(self.name)
+        call = _Call(self, request, key, key_env, errors)
+        contents = self._contents(types, request)
+        config = _config(types, request)
+
+        def once(left: float) -> ModelResponse:
+            chunks = call.stream(genai, types, contents, config, left)
+            return self._response(chunks, request, started)
+
+        return common.within_deadline(request, once)
+
+    def _contents(self, types: Any, request: ModelRequest) -> list[gt.Content]:
+        """Messages as Gemini contents: assistant turns are role ``model`` with functionCall
+        parts; tool results go back as functionResponse parts of a user turn."""
+        names = {c.id: c.name for m in request.messages for c in m.tool_calls}
+        gemini3 = request.settings.entry.reasoning == "thinking_level"
+        out: list[gt.Content] = []
+        for m in request.messages:
+            parts: list[gt.Part] = []
+            if m.role == "assistant":
+                parts += [types.Part(text=m.text)] if m.text else []
+                for i, c in enumerate(m.tool_calls):
+                    sig = self._signatures.get(c.id) or (_SKIP_SIGNATURE if gemini3 and i == 0
+                                                         else None)
+                    parts.append(types.Part(function_call=types.FunctionCall(
+                        id=_wire_id(c.id), name=c.name, args=dict(c.arguments)),
+                        thought_signature=sig))
+            else:
+                for r in m.tool_results:
+                    if r.call_id not in names:
+                        raise VendorError(self.name, f"tool result for unknown call {r.call_id}")
+                    parts.append(types.Part(function_response=types.FunctionResponse(
+                        id=_wire_id(r.call_id), name=names[r.call_id],
+                        response={"error" if r.is_error else "output": r.content})))
+                parts += [types.Part(text=m.text)] if m.text else []
+            if parts:
+                out.append(types.Content(role="model" if m.role == "assistant" else "user",
+                                         parts=parts))
+        return out
+
+    def _response(self, chunks: list[gt.GenerateContentResponse], request: ModelRequest,
+                  started: float) -> ModelResponse:
+        texts: list[str] = []
+        calls: list[ToolCall] = []
+        finish = blocked = response_id = None
+        meta = None
+        for chunk in chunks:
+            response_id = response_id or chunk.response_id
+            meta = chunk.usage_metadata or meta
+            if chunk.prompt_feedback and chunk.prompt_feedback.block_reason:
+                blocked = _enum(chunk.prompt_feedback.block_reason)
+            cand = chunk.candidates[0] if chunk.candidates else None
+            if cand is None:
+                continue
+            finish = _enum(cand.finish_reason) if cand.finish_reason else finish
+            for part in (cand.content.parts or []) if cand.content else []:
+                if part.function_call is not None:
+                    calls.append(self._tool_call(part))
+                elif part.text and not part.thought:
+                    texts.append(part.text)
+        if blocked:
+            raise RefusalError(self.name, f"the prompt was blocked ({blocked})")
+        if finish is None:
+            # The body ended cleanly but before the final event: a cut, not a model answer.
+            err = TransientVendorError(self.name, "the stream ended without a finishReason")
+            raise common.RetryAfter(err)
+        if finish in _REFUSALS:
+            raise RefusalError(self.name, f"the answer was stopped: finishReason {finish}")
+        if finish == "MALFORMED_FUNCTION_CALL":
+            raise MalformedResponseError(self.name, "the model produced a malformed function "
+                                         "call (finishReason MALFORMED_FUNCTION_CALL)")
+        usage = _usage(meta)
+        stop: StopReason = "tool_use" if calls else _STOPS.get(finish, "error")
+        return ModelResponse("".join(texts), tuple(calls), stop,
+                             usage, usage.cost(request.settings.entry.price),
+                             time.monotonic() - started, request.settings.model_id,
+                             response_id, raw_stop_reason=finish)
+
+    def _tool_call(self, part: gt.Part) -> ToolCall:
+        fc = part.function_call
+        assert fc is not None
+        if not fc.name:
+            raise MalformedResponseError(self.name, "a functionCall part has no name")
+        # The Gemini API often sends no id; ours are marked so they are never sent back.
+        call_id = fc.id or f"{_GENERATED}{uuid.uuid4().hex[:16]}"
+        if part.thought_signature:
+            with self._lock:
+                if len(self._signatures) > 10_000:  # a long-lived process: drop the oldest
+                    del self._signatures[next(iter(self._signatures))]
+                self._signatures[call_id] = part.thought_signature
+        return ToolCall(call_id, fc.name, dict(fc.args or {}))
+
+
+class _Call:
+    """One ``complete``: the key, where it came from, and how its faults are classified."""
+
+    def __init__(self, vendor: GoogleVendor, request: ModelRequest, key: str,
+                 key_env: str, errors: Any) -> None:
+        self.vendor, self.request, self.key, self.key_env = vendor, request, key, key_env
+        self.errors = errors  # google.genai.errors, imported with the SDK
+
+    def clean(self, text: str) -> str:
+        text = common.redact(text)
+        return text.replace(self.key, "[redacted]") if len(self.key) >= 4 else text
+
+    def error(self, cls: type[VendorError], text: str) -> VendorError:
+        return cls(self.vendor.name, self.clean(text))
+
+    def stream(self, genai: Any, types: Any, contents: list[gt.Content],
+               config: gt.GenerateContentConfig,
+               left: float) -> list[gt.GenerateContentResponse]:
+        """One request, all of its SSE chunks, or the classified fault; at most ``left``."""
+        if left <= 0.01:
+            raise self.error(VendorTimeoutError, "the deadline passed before the call")
+        s = self.request.settings
+        box: dict[str, Any] = {}
+        done, stop = threading.Event(), threading.Event()
+
+        def work() -> None:
+            try:
+                client = genai.Client(api_key=self.key, vertexai=False, http_options=(
+                    types.HttpOptions(
+                        base_url=s.base_url or os.environ.get("GOOGLE_GEMINI_BASE_URL"),
+                        timeout=max(int(left * 1000), 1),
+                        retry_options=types.HttpRetryOptions(attempts=1))))
+                chunks = []
+                for chunk in client.models.generate_content_stream(
+                        model=s.model_id, contents=contents, config=config):
+                    chunks.append(chunk)
+                    if stop.is_set():  # abandoned at the deadline: close the stream
+                        break
+                box["chunks"] = chunks
+            except Exception as exc:
+                box["error"] = exc
+            finally:
+                done.set()
+
+        threading.Thread(target=work, name="gemini-call", daemon=True).start()
+        if not done.wait(left):
+            stop.set()
+            raise self.error(VendorTimeoutError, f"no complete answer within {left:.1f}s "
+                             "(the stage's deadline)")
+        if "error" in box:
+            raise self.fault(box["error"]) from None
+        chunks: list[gt.GenerateContentResponse] = box["chunks"]
+        if not chunks:
+            raise self.error(MalformedResponseError, "a 200 with an empty stream")
+        return chunks
+
+    def fault(self, exc: Exception) -> Exception:
+        """The VendorError (or RetryAfter wrapping one) an SDK or transport exception means."""
+        if isinstance(exc, self.errors.APIError):
+            return self.api_fault(exc)
+        kinds = {c.__name__ for c in type(exc).__mro__}
+        if "TimeoutException" in kinds:
+            return self.error(VendorTimeoutError, f"no answer before the deadline ({exc})")
+        if "TransportError" in kinds or isinstance(exc, OSError):
+            return common.RetryAfter(self.error(
+                TransientVendorError, f"connection failed: {type(exc).__name__}: {exc}"))
+        if isinstance(exc, ValueError):  # JSON that does not parse, or not Gemini's shape
+            return self.error(MalformedResponseError, f"not a Gemini response: {exc}"[:500])
+        return self.error(VendorError, f"unexpected {type(exc).__name__}: {exc}")
+
+    def api_fault(self, exc: Any) -> Exception:
+        code, status, msg = int(exc.code or 0), str(exc.status or ""), str(exc.message or "")
+        body = exc.details.get("error", exc.details) if isinstance(exc.details, dict) else {}
+        details = [d for d in body.get("details") or [] if isinstance(d, dict)]
+        said = f"{code} {status}: {msg}"
+        if (code in (401, 403) or status in ("UNAUTHENTICATED", "PERMISSION_DENIED")
+                or any(d.get("reason") == "API_KEY_INVALID" for d in details)
+                or "api key not valid" in msg.lower()):
+            return self.error(VendorAuthError, f"the key in {self.key_env} was refused ({said}); "
+                              "check it, or name another variable with api_key_env")
+        after = _retry_after(exc, details)
+        if code == 429 or status == "RESOURCE_EXHAUSTED":
+            return common.RetryAfter(self.error(RateLimitedError, f"rate limited ({said})"),
+                                     after)
+        if code == 400 and _TOO_LONG.search(msg):
+            return self.error(ContextTooLongError, f"the prompt does not fit ({said})")
+        if code in (408, 499) or code >= 500 or status in _TRANSIENT:
+            return common.RetryAfter(self.error(TransientVendorError, said), after)
+        return self.error(VendorError, f"request refused ({said})")
+
+
+_GENERATED = "hx-"
+# Gemini's documented stand-in for a signature that was lost (base64url of these bytes).
+_SKIP_SIGNATURE = base64.urlsafe_b64decode("skip_thought_signature_validator")
+_REFUSALS = frozenset({"SAFETY", "RECITATION", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII",
+                       "IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION",
+                       "MODEL_ARMOR"})
+_STOPS: dict[str, StopReason] = {"STOP": "end_turn", "MAX_TOKENS": "max_tokens"}
+_TRANSIENT = frozenset({"UNAVAILABLE", "INTERNAL", "DEADLINE_EXCEEDED", "ABORTED"})
+_TOO_LONG = re.compile(r"token count|maximum number of tokens|context (window|length)|too long",
+                       re.I)
+
+
+def _sdk(vendor: str) -> tuple[Any, Any, Any]:
+    """google.genai, its types and errors: imported here, on the first call, so that loading
+    this module (config checks) never needs the SDK."""
+    try:
+        return tuple(importlib.import_module(f"google.genai{sub}")  # type: ignore[return-value]
+                     for sub in ("", ".types", ".errors"))
+    except ImportError as exc:
+        raise VendorError(vendor, f"the google-genai SDK is not installed ({exc}); "
+                          "install it with `pip install google-genai`") from None
+
+
+def _config(types: Any, request: ModelRequest) -> gt.GenerateContentConfig:
+    s = request.settings
+    kw: dict[str, Any] = {
+        "max_output_tokens": s.max_output_tokens,
+        # Declarations only, no callables: the pipeline runs the tools, never the SDK.
+        "automatic_function_calling": types.AutomaticFunctionCallingConfig(disable=True)}
+    if request.system:
+        kw["system_instruction"] = request.system
+    if request.tools:
+        kw["tools"] = [types.Tool(function_declarations=[types.FunctionDeclaration(
+            name=t.name, description=t.description, parameters_json_schema=dict(t.input_schema))
+            for t in request.tools])]
+    if request.output_schema is not None:
+        kw.update(response_mime_type="application/json",
+                  response_json_schema=dict(request.output_schema))
+    control = s.control
+    if control is not None and control.name.endswith("thinking_level"):
+        kw["thinking_config"] = types.ThinkingConfig(
+            thinking_level=types.ThinkingLevel(str(control.value).upper()))
+    elif control is not None and control.name.endswith("thinking_budget"):
+        kw["thinking_config"] = types.ThinkingConfig(thinking_budget=int(control.value))
+    for name in ("temperature", "top_p", "top_k"):
+        value = getattr(s.options, name, None)
+        if value is not None:
+            kw[name] = value
+    return types.GenerateContentConfig(**kw)  # type: ignore[no-any-return]
+
+
+def _usage(meta: Any) -> Usage:
+    """Cached tokens are part of promptTokenCount; thoughts are billed as output."""
+    def n(name: str) -> int:
+        return int(getattr(meta, name, None) or 0)
+
+    cached, thoughts = n("cached_content_token_count"), n("thoughts_token_count")
+    return Usage(input_tokens=max(n("prompt_token_count") - cached, 0),
+                 output_tokens=n("candidates_token_count") + thoughts,
+                 cache_read_tokens=cached, thinking_tokens=thoughts)
+
+
+def _retry_after(exc: Any, details: list[dict[str, Any]]) -> float | None:
+    """The server's hint: a Retry-After header, else a google.rpc.RetryInfo detail."""
+    headers = getattr(getattr(exc, "response", None), "headers", None) or {}
+    for raw in [headers.get("retry-after")] + [str(d.get("retryDelay")) for d in details
+                                               if str(d.get("@type", "")).endswith("RetryInfo")]:
+        try:
+            return max(float(str(raw).removesuffix("s")), 0.0)
+        except ValueError:
+            continue
+    return None
+
+
+def _enum(value: Any) -> str:
+    return str(getattr(value, "value", value))
+
+
+def _wire_id(call_id: str) -> str | None:
+    return None if call_id.startswith(_GENERATED) else call_id
