@@ -103,12 +103,6 @@ class GoogleVendor(Vendor):
     default_api_key_env = "GEMINI_API_KEY"
     options = GoogleOptions
 
-    def __init__(self) -> None:
-        # Gemini 3 refuses a replayed function call without the thought signature it came with,
-        # and ToolCall has no field to carry it: keep each by call id for the next turn.
-        self._signatures: dict[str, bytes] = {}
-        self._lock = threading.Lock()  # stages may call one vendor instance from many threads
-
     def compute_control(self, model: ModelEntry, tier: Tier, options: VendorOptions,
                         max_output_tokens: int) -> NativeControl | None:
         assert isinstance(options, GoogleOptions)
@@ -152,8 +146,9 @@ class GoogleVendor(Vendor):
             if m.role == "assistant":
                 parts += [types.Part(text=m.text)] if m.text else []
                 for i, c in enumerate(m.tool_calls):
-                    sig = self._signatures.get(c.id) or (_SKIP_SIGNATURE if gemini3 and i == 0
-                                                         else None)
+                    # Gemini 3 refuses a replayed call without the signature it came with.
+                    sig = (base64.b64decode(c.vendor_state) if c.vendor_state else
+                           _SKIP_SIGNATURE if gemini3 and i == 0 else None)
                     parts.append(types.Part(function_call=types.FunctionCall(
                         id=_wire_id(c.id), name=c.name, args=dict(c.arguments)),
                         thought_signature=sig))
@@ -215,12 +210,9 @@ class GoogleVendor(Vendor):
             raise MalformedResponseError(self.name, "a functionCall part has no name")
         # The Gemini API often sends no id; ours are marked so they are never sent back.
         call_id = fc.id or f"{_GENERATED}{uuid.uuid4().hex[:16]}"
-        if part.thought_signature:
-            with self._lock:
-                if len(self._signatures) > 10_000:  # a long-lived process: drop the oldest
-                    del self._signatures[next(iter(self._signatures))]
-                self._signatures[call_id] = part.thought_signature
-        return ToolCall(call_id, fc.name, dict(fc.args or {}))
+        signature = (base64.b64encode(part.thought_signature).decode()
+                     if part.thought_signature else None)
+        return ToolCall(call_id, fc.name, dict(fc.args or {}), signature)
 
 
 class _Call:

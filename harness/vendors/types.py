@@ -30,6 +30,9 @@ class ToolCall:
     id: str
     name: str
     arguments: Mapping[str, Any]
+    # Opaque to everything but the vendor that made it, and sent back with the call on the next
+    # turn (Gemini 3's thought signature, base64). Kept in the transcript, so replays carry it.
+    vendor_state: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -151,6 +151,7 @@ def test_function_calls_and_their_results_round_trip(
     given, made = first.tool_calls
     assert (given.id, given.name, dict(given.arguments)) == ("call-7", "read_file",
                                                              {"file_path": "a.py"})
+    assert given.vendor_state == "c2lnLTE="  # the thought signature rides in the transcript
     assert made.id.startswith("hx-")
     assert made.arguments == {"file_path": "b.py"}
     history = (Message("user", "Review a.py"), Message("assistant", tool_calls=first.tool_calls),
