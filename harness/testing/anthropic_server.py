@@ -80,9 +80,12 @@ def _blocks(reply: Reply) -> tuple[list[dict[str, Any]], str]:
                        "name": data["name"], "input": data.get("input", {})})
         return blocks, "tool_use"
     if reply.kind == "thinking":
-        return [{"type": "thinking", "thinking": data.get("thinking", "hmm"),
-                 "signature": "sig-test"},
-                {"type": "text", "text": data.get("text", "ok")}], "end_turn"
+        thought = {"type": "thinking", "thinking": data.get("thinking", "hmm"),
+                   "signature": "sig-test"}
+        if "tool" in data:  # thinking, then a tool call
+            return [thought, {"type": "tool_use", "id": data.get("id", "toolu_01"),
+                              "name": data["tool"], "input": data.get("input", {})}], "tool_use"
+        return [thought, {"type": "text", "text": data.get("text", "ok")}], "end_turn"
     if reply.kind == "refusal":
         return [{"type": "text", "text": data.get("text", "")}], "refusal"
     return [{"type": "text", "text": data.get("text", "ok")}], data.get("stop_reason",

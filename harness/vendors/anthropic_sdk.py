@@ -231,6 +231,7 @@ def _message(message: Message) -> dict[str, Any]:
         if message.text or not blocks:
             blocks.append({"type": "text", "text": message.text})
     else:
+        blocks += [dict(b) for b in message.vendor_state]  # signed thinking goes back first
         if message.text or not message.tool_calls:
             blocks.append({"type": "text", "text": message.text})
         blocks += [{"type": "tool_use", "id": c.id, "name": c.name, "input": dict(c.arguments)}
@@ -328,8 +329,11 @@ def _response(message: SdkMessage, request_id: str | None, request: ModelRequest
               latency: float, vendor: str) -> ModelResponse:
     texts: list[str] = []
     calls: list[ToolCall] = []
+    thinking: list[dict[str, Any]] = []
     for block in message.content:
-        if block.type == "text":
+        if block.type in ("thinking", "redacted_thinking"):
+            thinking.append(block.model_dump(exclude_none=True))
+        elif block.type == "text":
             texts.append(block.text)
         elif block.type == "tool_use":
             if not isinstance(block.input, Mapping):
@@ -353,4 +357,5 @@ def _response(message: SdkMessage, request_id: str | None, request: ModelRequest
                   thinking_tokens=details.thinking_tokens if details else 0)
     settings = request.settings
     return ModelResponse(text, tuple(calls), stop, usage, usage.cost(settings.entry.price),
-                         latency, settings.model_id, request_id, raw_stop_reason=raw)
+                         latency, settings.model_id, request_id, raw_stop_reason=raw,
+                         vendor_state=tuple(thinking))

@@ -50,6 +50,10 @@ class Message:
     text: str = ""
     tool_calls: tuple[ToolCall, ...] = ()
     tool_results: tuple[ToolResult, ...] = ()
+    # An assistant turn's vendor-only blocks, sent back verbatim on the next call (Anthropic's
+    # signed thinking blocks, which the API requires before a tool result). From
+    # ModelResponse.vendor_state.
+    vendor_state: tuple[Mapping[str, Any], ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,11 @@ class ModelResponse:
     model_id: str
     request_id: str | None = None
     raw_stop_reason: str | None = field(default=None, compare=False)
+    vendor_state: tuple[Mapping[str, Any], ...] = field(default=(), compare=False)
+
+    def as_message(self) -> Message:
+        """This answer as the assistant turn of the conversation's next request."""
+        return Message("assistant", self.text, self.tool_calls, vendor_state=self.vendor_state)
 
 
 class CommandRunner(Protocol):

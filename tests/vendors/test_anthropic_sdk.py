@@ -140,6 +140,22 @@ def test_budget_model_gets_a_thinking_budget(server: LoopbackServer, plan: RunPl
         "42", 700, 900)
 
 
+@pytest.mark.filterwarnings("ignore:The model 'claude-sonnet-4-5' is deprecated")
+def test_signed_thinking_goes_back_before_the_tool_result(server: LoopbackServer,
+                                                          plan: RunPlan) -> None:
+    server.queue(Reply("thinking", {"thinking": "grep first", "tool": "grep",
+                                    "input": {"pattern": "x"}}), text())
+    first = ask(plan.stages["planner"].attempts[0], tools=(READ, GREP))
+    assert first.vendor_state == ({"type": "thinking", "thinking": "grep first",
+                                   "signature": "sig-test"},)
+    history = (Message("user", "go"), first.as_message(),
+               Message("user", tool_results=(ToolResult(first.tool_calls[0].id, "no match"),)))
+    ask(plan.stages["planner"].attempts[0], messages=history, tools=(READ, GREP))
+    turn = bodies(server)[1]["messages"][1]
+    assert [b["type"] for b in turn["content"]] == ["thinking", "tool_use"]
+    assert turn["content"][0]["signature"] == "sig-test"
+
+
 def test_system_and_tools_are_cached(server: LoopbackServer, plan: RunPlan) -> None:
     server.queue(text(), text())
     ask(coder(plan), system="STABLE PREFIX|volatile", tools=(READ, GREP),
