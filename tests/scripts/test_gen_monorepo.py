@@ -20,13 +20,14 @@ PACKAGE = re.compile(r"packages/pkg-(\d+)/")
 
 
 def load() -> ModuleType:
+    """Run the entry point (it puts scripts/ on sys.path), then return its `genmono` package."""
     spec = importlib.util.spec_from_file_location("gen_monorepo", SCRIPT)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up here
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
-    return module
+    return importlib.import_module("genmono")
 
 
 gen = load()
@@ -77,7 +78,7 @@ def test_summary_line_and_no_npm_or_git_without_flags(
     def forbidden(*args: object, **kwargs: object) -> None:
         raise AssertionError(f"unexpected subprocess: {args}")
 
-    monkeypatch.setattr(gen.subprocess, "run", forbidden)
+    monkeypatch.setattr(gen.steps.subprocess, "run", forbidden)
     out = tmp_path / "repo"
     assert gen.main(["--out", str(out), "--lines", "2000", "--packages", "3", "--seed", "1"]) == 0
     summary = capsys.readouterr().out.strip()
