@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -89,6 +90,11 @@ class Sandbox(ABC):
     @abstractmethod
     def diff(self) -> str:
         """The workspace's changes against the base commit, as a git patch."""
+
+    @abstractmethod
+    def online(self) -> AbstractContextManager[None]:
+        """Network access for the duration of the block, for a CLI vendor running inside.
+        Raises ``SandboxError`` when the sandbox's network policy forbids it."""
 
     @abstractmethod
     def close(self) -> None:

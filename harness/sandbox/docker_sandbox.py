@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import docker
@@ -45,6 +46,28 @@ def container_user() -> tuple[int, int]:
     return CONTAINER_UID if uid == 0 else (uid, gid)
 
 
+def run_container(client: docker.DockerClient, image: str, mount: Path, repo: Path,
+                  cfg: SandboxConfig, *, who: Identity, network: Network) -> Container:
+    """Start the ticket's container with ``mount`` (an existing directory) at /workspace."""
+    uid, gid = container_user()
+    try:
+        return client.containers.run(
+            image, ["sleep", "infinity"], detach=True, init=True, user=f"{uid}:{gid}",
+            working_dir=WORKDIR, hostname="sandbox",
+            labels={LABEL_RUN: who.run_id, LABEL_TICKET: who.ticket,
+                    LABEL_RUN_DIR: who.run_dir, LABEL_REPO: str(repo)},
+            mounts=[Mount(WORKDIR, str(mount), type="bind")],
+            cap_drop=["ALL"], security_opt=["no-new-privileges"],
+            nano_cpus=int(cfg.cpus * 1e9), mem_limit=cfg.memory, memswap_limit=cfg.memory,
+            pids_limit=cfg.pids_limit,
+            network_mode="none" if network == "none" else BRIDGE,
+            environment={"HOME": "/tmp", "CI": "1"})
+    except docker.errors.ImageNotFound:
+        raise SandboxError(f"image {image} not found — run `harness sandbox build`") from None
+    except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
+        raise SandboxError(f"could not start the sandbox container: {exc}") from None
+
+
 class DockerSandbox(Sandbox):
     def __init__(self, client: docker.DockerClient, container: Container, workspace: Workspace,
                  cfg: SandboxConfig, network: Network) -> None:
@@ -64,23 +87,14 @@ class DockerSandbox(Sandbox):
 
         ``network``: ``none`` never; ``on-demand`` offline except inside ``online()``;
         ``always`` online throughout."""
-        uid, gid = container_user()
-        try:
-            container = client.containers.run(
-                image, ["sleep", "infinity"], detach=True, init=True, user=f"{uid}:{gid}",
-                working_dir=WORKDIR, hostname="sandbox",
-                labels={LABEL_RUN: who.run_id, LABEL_TICKET: who.ticket,
-                        LABEL_RUN_DIR: who.run_dir, LABEL_REPO: str(workspace.repo)},
-                mounts=[Mount(WORKDIR, str(workspace.path), type="bind")],
-                cap_drop=["ALL"], security_opt=["no-new-privileges"],
-                nano_cpus=int(cfg.cpus * 1e9), mem_limit=cfg.memory, memswap_limit=cfg.memory,
-                pids_limit=cfg.pids_limit,
-                network_mode="none" if network == "none" else BRIDGE,
-                environment={"HOME": "/tmp", "CI": "1"})
-        except docker.errors.ImageNotFound:
-            raise SandboxError(f"image {image} not found — run `harness sandbox build`") from None
-        except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
-            raise SandboxError(f"could not start the sandbox container: {exc}") from None
+        container = run_container(client, image, workspace.path, workspace.repo, cfg, who=who,
+                                  network=network)
+        return cls.attach(client, container, workspace, cfg, network)
+
+    @classmethod
+    def attach(cls, client: docker.DockerClient, container: Container, workspace: Workspace,
+               cfg: SandboxConfig, network: Network) -> DockerSandbox:
+        """Own a container made by ``run_container`` for ``workspace``."""
         sandbox = cls(client, container, workspace, cfg, network)
         if network == "on-demand":
             sandbox._detach()

@@ -19,6 +19,7 @@ import docker.errors
 from harness.config.schema import SandboxConfig
 from harness.errors import ImageBuildError
 from harness.sandbox.resources import bundled
+from harness.sandbox.sources import Checkout, SourceFiles
 
 Progress = Callable[[str], None]
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -94,17 +95,22 @@ def ensure_base_image(client: docker.DockerClient, tag: str, progress: Progress)
         raise ImageBuildError(f"could not make base image {tag} available:\n" + "\n".join(tail))
 
 
-def dependency_image(client: docker.DockerClient, sandbox: BuiltImage, worktree: Path,
-                     cfg: SandboxConfig, progress: Progress) -> BuiltImage:
+def dependency_image(client: docker.DockerClient, sandbox: BuiltImage,
+                     source: Path | SourceFiles, cfg: SandboxConfig,
+                     progress: Progress) -> BuiltImage:
     """The sandbox image plus the repository's installed dependencies, keyed by the lockfile,
-    the manifests and the sandbox image. Without a lockfile or setup_command: the sandbox image."""
-    manifests = _manifests(worktree)
+    the manifests and the sandbox image. Without a lockfile or setup_command: the sandbox image.
+    ``source``: a checkout's root, or any ``SourceFiles`` (e.g. a ``Commit``)."""
+    files = Checkout(source) if isinstance(source, Path) else source
+    paths = files.paths()
+    names = {p.name for p in paths if len(p.parts) == 1}
     setup = cfg.setup_command or next(
-        (cmd for name, cmd in INSTALLERS.items() if (worktree / name).exists()), None)
+        (cmd for name, cmd in INSTALLERS.items() if name in names), None)
     if setup is None:
         return sandbox
+    manifests = files.read_all(_manifests(paths))
     key = _digest([sandbox.id.encode(), setup.encode(),
-                   *(p.encode() + b"\0" + (worktree / p).read_bytes() for p in manifests)])
+                   *(p.encode() + b"\0" + data for p, data in manifests.items())])
     tag = f"harness-deps:{key[:20]}"
     found = _existing(client, tag, key)
     if found:
@@ -113,10 +119,10 @@ def dependency_image(client: docker.DockerClient, sandbox: BuiltImage, worktree:
     progress(f"dependencies: installing with `{setup}` into {tag}")
     with tempfile.TemporaryDirectory(prefix="harness-deps-") as tmp:
         ctx = Path(tmp)
-        for rel in manifests:
+        (ctx / "ws").mkdir()
+        for rel, data in manifests.items():
             (ctx / "ws" / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(worktree / rel, ctx / "ws" / rel)
-        (ctx / "ws").mkdir(exist_ok=True)
+            (ctx / "ws" / rel).write_bytes(data)
         (ctx / "Dockerfile").write_text(
             f"FROM {sandbox.id}\n"
             "COPY --chown=1000:1000 ws/ /workspace/\n"
@@ -127,16 +133,9 @@ def dependency_image(client: docker.DockerClient, sandbox: BuiltImage, worktree:
         return _build(client, ctx, tag, key, args={}, progress=progress)
 
 
-def _manifests(worktree: Path) -> list[str]:
-    """Lockfiles and package manifests at any depth, outside node_modules, sorted. Read from
-    git's index (a walk of a 100k-file tree would dominate the sandbox's start-up)."""
+def _manifests(paths: list[Path]) -> list[str]:
+    """Lockfiles and package manifests at any depth, outside node_modules, sorted."""
     names = {"package.json", *INSTALLERS}
-    proc = subprocess.run(["git", "-c", "safe.directory=*", "-C", str(worktree), "ls-files",
-                           "-z"], capture_output=True, check=False)
-    if proc.returncode == 0:
-        paths = [Path(p) for p in proc.stdout.decode().split("\0") if p]
-    else:  # not a git checkout
-        paths = [p.relative_to(worktree) for p in worktree.rglob("*")]
     return sorted(str(p) for p in paths
                   if p.name in names and "node_modules" not in p.parts and ".git" not in p.parts)
 

@@ -5,22 +5,39 @@ gets SIGINT/SIGTERM. A kill -9 skips all of it; ``harness gc`` then cleans up.""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import threading
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from types import FrameType
 
 import docker
 
 from harness.config.schema import SandboxConfig
-from harness.sandbox.docker_sandbox import DockerSandbox, Identity, Network, container_user
+from harness.sandbox.docker_sandbox import (
+    DockerSandbox,
+    Identity,
+    Network,
+    container_user,
+    run_container,
+)
 from harness.sandbox.gc import collect_garbage
-from harness.sandbox.image import Progress, dependency_image, sandbox_image
+from harness.sandbox.image import BuiltImage, Progress, dependency_image, sandbox_image
 from harness.sandbox.lease import Lease
-from harness.sandbox.workspace import WORKSPACE_DIR, create_workspace, remove_workspace
+from harness.sandbox.sources import Commit
+from harness.sandbox.workspace import (
+    WORKSPACE_DIR,
+    Workspace,
+    create_workspace,
+    open_repo,
+    remove_workspace,
+    resolve_base,
+)
 
 
 @dataclass(frozen=True)
@@ -40,20 +57,54 @@ def ticket_sandbox(client: docker.DockerClient, cfg: SandboxConfig, spec: Ticket
     with Lease(spec.run_dir), _sigterm_as_exit():
         collect_garbage(client)
         base_image = sandbox_image(client, cfg, config_dir=config_dir, progress=progress)
-        owner = container_user() if _host_is_root() else None
-        ws = create_workspace(spec.repo, spec.run_dir / WORKSPACE_DIR, base=spec.base,
-                              include_uncommitted=spec.include_uncommitted, owner=owner)
+        sandbox = _start(client, cfg, spec, base_image, progress)
+        with sandbox:
+            yield sandbox
+
+
+def _start(client: docker.DockerClient, cfg: SandboxConfig, spec: TicketSpec,
+           base_image: BuiltImage, progress: Progress) -> DockerSandbox:
+    """Check the worktree out while the dependency image is resolved and the container starts:
+    both read only the commit, so neither waits for the other. Dirty state
+    (--include-uncommitted) may change the lockfile, so then the worktree comes first."""
+    commit = resolve_base(open_repo(spec.repo), spec.base)
+    dest = spec.run_dir / WORKSPACE_DIR
+    who = Identity(spec.run_id, spec.ticket, str(spec.run_dir.resolve()))
+    owner = container_user() if _host_is_root() else None
+    make = partial(create_workspace, spec.repo, dest, base=commit,
+                   include_uncommitted=spec.include_uncommitted, owner=owner)
+    if spec.include_uncommitted:
+        ws = make()
         try:
             image = dependency_image(client, base_image, ws.path, cfg, progress)
-            sandbox = DockerSandbox.start(
-                client, image.id, ws, cfg,
-                Identity(spec.run_id, spec.ticket, str(spec.run_dir.resolve())),
-                network=spec.network)
+            return DockerSandbox.start(client, image.id, ws, cfg, who, network=spec.network)
         except BaseException:
             remove_workspace(ws)
             raise
-        with sandbox:
-            yield sandbox
+    dest.mkdir(parents=True)  # the bind mount's source must exist before the checkout fills it
+    with ThreadPoolExecutor(1, thread_name_prefix="worktree") as pool:
+        pending = pool.submit(make)
+        try:
+            image = dependency_image(client, base_image, Commit(spec.repo, commit), cfg, progress)
+            container = run_container(client, image.id, dest, spec.repo, cfg, who=who,
+                                      network=spec.network)
+        except BaseException:
+            _discard(pending, dest)
+            raise
+        try:
+            ws = pending.result()
+        except BaseException:
+            container.remove(force=True)
+            shutil.rmtree(dest, ignore_errors=True)
+            raise
+    return DockerSandbox.attach(client, container, ws, cfg, spec.network)
+
+
+def _discard(pending: Future[Workspace], dest: Path) -> None:
+    try:
+        remove_workspace(pending.result())
+    except Exception:  # the checkout failed too; the first error is the one to report
+        shutil.rmtree(dest, ignore_errors=True)
 
 
 def _host_is_root() -> bool:

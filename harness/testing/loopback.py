@@ -34,14 +34,17 @@ class Reply:
 
 
 class LoopbackServer:
-    """``with LoopbackServer(Handler) as srv:`` serves on 127.0.0.1 at ``srv.url``."""
+    """``with LoopbackServer(Handler) as srv:`` serves on 127.0.0.1 at ``srv.url``.
 
-    def __init__(self, handler: type[ScriptedHandler]) -> None:
+    ``host``: the address to listen on; a CLI vendor running in a container reaches the host at
+    the Docker bridge's gateway (``bridge_gateway()``), so its tests listen there."""
+
+    def __init__(self, handler: type[ScriptedHandler], host: str = "127.0.0.1") -> None:
         self.replies: deque[Reply] = deque()
         self.requests: list[Recorded] = []
         self.release = threading.Event()  # set to let hanging handlers go
         handler_cls = type(handler.__name__, (handler,), {"server_state": self})
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler_cls)
+        self.httpd = ThreadingHTTPServer((host, 0), handler_cls)
         self.httpd.daemon_threads = True
         # A short poll makes shutdown (once per test server) quick.
         self.thread = threading.Thread(target=self.httpd.serve_forever,
@@ -66,6 +69,12 @@ class LoopbackServer:
 
     def posts(self) -> Iterator[Recorded]:
         return (r for r in self.requests if r.method == "POST")
+
+
+def bridge_gateway(client: Any) -> str:
+    """The host's address on Docker's default bridge (``client``: a docker.DockerClient)."""
+    config = client.networks.get("bridge").attrs["IPAM"]["Config"]
+    return str(config[0]["Gateway"])
 
 
 class ScriptedHandler(BaseHTTPRequestHandler):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -125,7 +126,10 @@ class ModelResponse:
 
 
 class CommandRunner(Protocol):
-    """Where a CLI vendor runs its process: the ticket's sandbox (``Sandbox.exec``)."""
+    """Where a CLI vendor runs its process: the ticket's sandbox (``Sandbox.exec``), online
+    (``Sandbox.online()``) while the CLI talks to its API."""
 
     def exec(self, cmd: str | list[str], *, timeout: float | None = None,
              env: Mapping[str, str] | None = None, workdir: str = ...) -> Any: ...
+
+    def online(self) -> AbstractContextManager[None]: ...

@@ -19,6 +19,7 @@ from harness.sandbox.base import Sandbox
 from harness.sandbox.docker_sandbox import LABEL_RUN
 from harness.sandbox.gc import collect_garbage
 from harness.sandbox.image import BuiltImage, dependency_image
+from harness.sandbox.sources import Commit
 from tests.sandbox.conftest import CFG, ROOT, git, make_repo
 
 Open = Callable[..., Sandbox]
@@ -105,6 +106,8 @@ def test_dependency_image_is_reused_for_the_same_lockfile(
     assert second.id == first.id
     assert time.monotonic() - started < 5
     assert any("reusing" in line for line in lines)
+    head = git(repo, "rev-parse", "HEAD").strip()  # the key read from the commit is the same
+    assert dependency_image(client, image, Commit(repo, head), CFG, lines.append).id == first.id
     sandbox = open_sandbox(repo)
     r = sandbox.exec("node -e 'console.log(require(\"is-number\")(5))'")
     assert r.stdout == "true\n", r.stderr
