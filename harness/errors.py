@@ -55,6 +55,18 @@ class WorkspaceError(HarnessError, ValueError):
     """The repository or ref cannot be turned into a ticket workspace."""
 
 
+class TicketError(HarnessError, ValueError):
+    """A ticket file that cannot be read as a ticket."""
+
+
+class RunStopped(HarnessError):
+    """The run must stop now: a cap was crossed. ``status`` is the run's final status."""
+
+    def __init__(self, status: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class PathOutsideWorkspaceError(HarnessError, PermissionError):
     """A file tool was asked for a path that leaves the workspace."""
 

@@ -32,7 +32,9 @@ class _Harness(click.Group):
     Commands that need Docker load on first use, so `harness check` never imports its SDK."""
 
     lazy: ClassVar[dict[str, str]] = {"sandbox": "harness.cli.sandbox_cmds:sandbox",
-                                      "gc": "harness.cli.sandbox_cmds:gc"}
+                                      "gc": "harness.cli.sandbox_cmds:gc",
+                                      "run": "harness.cli.run_cmds:run",
+                                      "demo": "harness.cli.run_cmds:demo"}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self.lazy])

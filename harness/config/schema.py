@@ -102,6 +102,8 @@ class StageConfig(Frozen):
     attaches_to: StageRef | None = Field(None, description="Debugger only: stages it watches.")
     can_route_to: StageRef | None = Field(None, description="Debugger only: fix owners.")
     max_output_tokens: TokenCount | None = None
+    max_turns: Annotated[StrictInt, Field(ge=1, le=500)] | None = Field(
+        None, description="Model turns one attempt may take (SDK vendors; default 60).")
     vendor_options: dict[str, Any] = Field(default_factory=dict,
                                            description="Vendor-native knobs, checked per vendor.")
     base_url: str | None = None

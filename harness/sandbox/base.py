@@ -92,6 +92,10 @@ class Sandbox(ABC):
         """The workspace's changes against the base commit, as a git patch."""
 
     @abstractmethod
+    def reset(self) -> None:
+        """Discard every change against the base commit (ignored files, e.g. builds, stay)."""
+
+    @abstractmethod
     def online(self) -> AbstractContextManager[None]:
         """Network access for the duration of the block, for a CLI vendor running inside.
         Raises ``SandboxError`` when the sandbox's network policy forbids it."""

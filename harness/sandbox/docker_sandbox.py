@@ -203,6 +203,9 @@ class DockerSandbox(Sandbox):
     def diff(self) -> str:
         return self.workspace.diff()
 
+    def reset(self) -> None:
+        self.workspace.reset()
+
     # -- lifecycle -----------------------------------------------------------------------------
 
     def close(self) -> None:

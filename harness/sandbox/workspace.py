@@ -28,11 +28,32 @@ class Workspace:
     path: Path  # the worktree, mounted at /workspace
     base_commit: str
     notes: tuple[str, ...] = field(default=())
+    repo_objects: Path | None = None  # the user's object store, read through as an alternate
+
+    @property
+    def objects(self) -> Path:
+        """Objects the ticket writes (``git add`` for a diff, a commit) go here, in the run
+        directory: the user's object store is only read."""
+        return self.path.parent / f".{self.path.name}-objects"
 
     def git(self) -> git.Git:
         g = git.Git(self.path)
         g.update_environment(**_SAFE)
+        if self.repo_objects is not None:
+            self.objects.mkdir(exist_ok=True)
+            g.update_environment(GIT_OBJECT_DIRECTORY=str(self.objects),
+                                 GIT_ALTERNATE_OBJECT_DIRECTORIES=str(self.repo_objects))
         return g
+
+    def publish_objects(self) -> None:
+        """Copy the ticket's objects into the user's store (only for an opt-in branch)."""
+        if self.repo_objects is None or not self.objects.is_dir():
+            return
+        for src in self.objects.rglob("*"):
+            dest = self.repo_objects / src.relative_to(self.objects)
+            if src.is_file() and not dest.exists():
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(src, dest)
 
     def changed_files(self) -> list[str]:
         g = self.git()
@@ -45,6 +66,11 @@ class Workspace:
         g = self.git()
         g.add("-A")  # the worktree's own index, not the user's
         return str(g.diff("--cached", "--binary", self.base_commit))
+
+    def reset(self) -> None:
+        g = self.git()
+        g.reset("--hard", "-q", self.base_commit)
+        g.clean("-fdq")
 
 
 def open_repo(repo_path: Path) -> git.Repo:
@@ -83,7 +109,9 @@ def create_workspace(repo_path: Path, dest: Path, *, base: str = "HEAD",
                              f"cannot be combined with --base {base}")
     dest.parent.mkdir(parents=True, exist_ok=True)
     repo.git.worktree("add", "--detach", str(dest), commit)
-    ws = Workspace(Path(repo.working_dir), dest, commit)
+    objects = Path(repo.git.rev_parse("--git-common-dir"))
+    objects = (objects if objects.is_absolute() else Path(repo.working_dir) / objects) / "objects"
+    ws = Workspace(Path(repo.working_dir), dest, commit, repo_objects=objects.resolve())
     try:
         if include_uncommitted:
             _copy_uncommitted(repo, dest)
@@ -93,13 +121,14 @@ def create_workspace(repo_path: Path, dest: Path, *, base: str = "HEAD",
     except BaseException:
         remove_workspace(ws)
         raise
-    return Workspace(ws.repo, dest, commit, notes)
+    return Workspace(ws.repo, dest, commit, notes, ws.repo_objects)
 
 
 def remove_workspace(ws: Workspace) -> None:
     """Delete the worktree and prune git's record of it; safe to call twice."""
     if ws.path.exists():
         shutil.rmtree(ws.path, ignore_errors=True)
+    shutil.rmtree(ws.objects, ignore_errors=True)
     try:
         repo = git.Repo(ws.repo)
         repo.git.worktree("prune")

@@ -93,7 +93,7 @@ class _Rules:
         """The model's id and entry when ``vendor`` serves it. Problems are reported where the
         model is written, and not for a name that ``models:`` declares (reported there)."""
         found = self.catalog.resolve(model)
-        if found is not None and found[1].provider == vendor.provider:
+        if found is not None and vendor.provider in (None, found[1].provider):
             return found
         if not written or model in (self.doc.data.get("models") or {}):
             return None

@@ -67,7 +67,7 @@ class Vendor(ABC):
     """
 
     name: ClassVar[str]
-    provider: ClassVar[Provider]  # whose models it serves (catalog ``provider``)
+    provider: ClassVar[Provider | None]  # whose models it serves; None: any catalog model
     surface: ClassVar[Literal["sdk", "cli"]]
     summary: ClassVar[str]
     prompt_caching: ClassVar[bool]  # whether a stable prefix is billed at cache prices

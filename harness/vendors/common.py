@@ -13,14 +13,20 @@ from harness.errors import RateLimitedError, TransientVendorError, VendorAuthErr
 from harness.vendors.types import ModelRequest
 
 T = TypeVar("T")
-# Anything shaped like an API key: sk-ant-..., AIza..., long opaque tokens.
-_SECRET = re.compile(r"(sk-[A-Za-z0-9_\-]{8,}|AIza[0-9A-Za-z_\-]{20,}|[A-Za-z0-9_\-]{40,})")
+# Shaped like an Anthropic or Google key. Other keys are scrubbed by value: every key ``api_key``
+# hands out is remembered (a generic "long token" pattern would also eat hashes and code).
+_SECRET = re.compile(r"(sk-[A-Za-z0-9_\-]{8,}|AIza[0-9A-Za-z_\-]{20,})")
+_KNOWN: set[str] = set()
+MIN_SECRET_CHARS = 8
 MIN_ATTEMPT_SECONDS = 0.5  # no point starting a call with less time than this
 BACKOFF_START, BACKOFF_MAX = 0.5, 8.0
 
 
 def redact(text: str) -> str:
-    return _SECRET.sub("[redacted]", text)
+    text = _SECRET.sub("[redacted]", text)
+    for secret in _KNOWN:
+        text = text.replace(secret, "[redacted]")
+    return text
 
 
 def api_key(vendor: str, env_name: str, *fallbacks: str) -> str:
@@ -28,6 +34,8 @@ def api_key(vendor: str, env_name: str, *fallbacks: str) -> str:
     for name in (env_name, *fallbacks):
         value = os.environ.get(name)
         if value:
+            if len(value) >= MIN_SECRET_CHARS:
+                _KNOWN.add(value)
             return value
     names = " or ".join((env_name, *fallbacks))
     raise VendorAuthError(vendor, f"no API key: set {names} (or name another variable with "

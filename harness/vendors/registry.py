@@ -18,6 +18,7 @@ VENDORS: dict[str, str] = {
     "google": "harness.vendors.google_sdk:GoogleVendor",
     "claude-cli": "harness.vendors.claude_cli:ClaudeCliVendor",
     "gemini-cli": "harness.vendors.gemini_cli:GeminiCliVendor",
+    "scripted": "harness.vendors.scripted:ScriptedVendor",
 }
 
 

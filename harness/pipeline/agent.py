@@ -1,0 +1,178 @@
+"""One attempt of one stage: the tool-use loop above the vendor boundary.
+
+SDK vendors get the stage's tools and end by calling its terminal tool (``finish``,
+``submit_manifest``, ...), whose arguments are validated like any input. CLI vendors run their own
+agent inside the container in one call and answer with JSON matching the terminal tool's schema.
+Every call counts against the run's meter before anything else happens with its answer.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel, ValidationError
+
+from harness.errors import VendorError, VendorTimeoutError
+from harness.pipeline.events import Meter, Recorder
+from harness.pipeline.tools import Toolbox, describe, run_tool
+from harness.sandbox.base import Sandbox
+from harness.stages.plan import Attempt
+from harness.vendors.types import Message, ModelRequest, ModelResponse, ToolResult, Usage
+
+Outcome = Literal["done", "timed_out", "error", "turn_limit", "no_result"]
+NUDGES = 2  # times a model that stops without its terminal tool is asked again
+
+
+@dataclass(frozen=True)
+class AgentTask:
+    stage: str
+    label: str
+    attempt: Attempt
+    system: str
+    prompt: str
+    toolbox: Toolbox
+    result_model: type[BaseModel]
+    timeout: float
+    max_turns: int
+    text_is_result: bool = False  # a final answer without the terminal tool counts (Coder)
+
+
+@dataclass(frozen=True)
+class AttemptEnv:
+    """Where an attempt runs and what it reports to."""
+
+    sandbox: Sandbox
+    meter: Meter
+    recorder: Recorder
+
+
+@dataclass
+class AgentOutcome:
+    outcome: Outcome
+    result: BaseModel | None = None
+    text: str = ""
+    detail: str = ""
+    turns: int = 0
+    usage: Usage = field(default_factory=Usage)
+    cost_usd: float = 0.0
+    duration_s: float = 0.0
+
+    def add(self, response: ModelResponse) -> None:
+        u, r = self.usage, response.usage
+        self.usage = Usage(u.input_tokens + r.input_tokens, u.output_tokens + r.output_tokens,
+                           u.cache_read_tokens + r.cache_read_tokens,
+                           u.cache_write_tokens + r.cache_write_tokens,
+                           u.thinking_tokens + r.thinking_tokens)
+        self.cost_usd += response.cost_usd
+        self.turns += 1
+
+
+def run_attempt(task: AgentTask, env: AttemptEnv) -> AgentOutcome:
+    """Run one attempt to its end. Raises only ``RunStopped`` (a cap) and ``SandboxError``."""
+    started = time.monotonic()
+    deadline = started + task.timeout
+    out = AgentOutcome("no_result")
+    env.recorder.event("attempt_start", stage=task.stage, label=task.label,
+                   tier=task.attempt.tier, vendor=task.attempt.vendor.name,
+                   model=task.attempt.model_id)
+    try:
+        if task.attempt.vendor.surface == "cli":
+            _cli(task, env, deadline, out)
+        else:
+            _loop(task, env, deadline, out)
+    except VendorTimeoutError as exc:
+        out.outcome, out.detail = "timed_out", str(exc)
+    except VendorError as exc:
+        out.outcome, out.detail = "error", str(exc)
+    out.duration_s = round(time.monotonic() - started, 3)
+    return out
+
+
+def _call(task: AgentTask, env: AttemptEnv, request: ModelRequest,
+          out: AgentOutcome) -> ModelResponse:
+    try:
+        response = task.attempt.vendor.complete(request, runner=env.sandbox)
+    except VendorError as exc:
+        env.recorder.exchange(task.stage, task.attempt.number, request, None, str(exc))
+        raise
+    env.recorder.exchange(task.stage, task.attempt.number, request, response)
+    out.add(response)
+    env.meter.add(response.usage, response.cost_usd)  # may stop the run here
+    return response
+
+
+def _loop(task: AgentTask, env: AttemptEnv, deadline: float, out: AgentOutcome) -> None:
+    messages: list[Message] = [Message("user", task.prompt)]
+    nudges = 0
+    for _ in range(task.max_turns):
+        request = ModelRequest(task.attempt.settings(), task.system, tuple(messages), deadline,
+                               tools=task.toolbox.specs)
+        response = _call(task, env, request, out)
+        messages.append(response.as_message())
+        out.text = response.text or out.text
+        if not response.tool_calls:
+            if task.text_is_result and response.text.strip():
+                out.outcome = "done"
+                out.result = _text_result(task, response.text)
+                return
+            if response.stop_reason == "max_tokens" or nudges >= NUDGES:
+                out.outcome, out.detail = "no_result", "stopped without calling " + (
+                    task.toolbox.terminal)
+                return
+            nudges += 1
+            messages.append(Message("user", f"Call `{task.toolbox.terminal}` to finish."))
+            continue
+        results: list[ToolResult] = []
+        for call in response.tool_calls:
+            if call.name == task.toolbox.terminal:
+                try:
+                    out.result = task.result_model.model_validate(call.arguments)
+                except ValidationError as exc:
+                    results.append(ToolResult(call.id, _invalid(exc), is_error=True))
+                    continue
+                out.outcome = "done"
+                env.recorder.event("tool", label=task.label, call=describe(call))
+                return
+            env.recorder.event("tool", label=task.label, call=describe(call))
+            results.append(run_tool(env.sandbox, call, task.toolbox.names))
+        messages.append(Message("user", tool_results=tuple(results)))
+    out.outcome, out.detail = "turn_limit", f"no result after {task.max_turns} turns"
+
+
+def _cli(task: AgentTask, env: AttemptEnv, deadline: float, out: AgentOutcome) -> None:
+    schema = task.result_model.model_json_schema()
+    prompt = (f"{task.prompt}\n\nWhen you are done, answer with one JSON object matching this "
+              f"schema and nothing else:\n{json.dumps(schema)}")
+    request = ModelRequest(task.attempt.settings(), task.system, (Message("user", prompt),),
+                           deadline, output_schema=schema)
+    response = _call(task, env, request, out)
+    out.text = response.text
+    try:
+        out.result = task.result_model.model_validate(_json_in(response.text))
+        out.outcome = "done"
+    except (ValidationError, ValueError) as exc:
+        if task.text_is_result and response.text.strip():
+            out.outcome, out.result = "done", _text_result(task, response.text)
+        else:
+            out.outcome, out.detail = "no_result", f"the answer is not a valid result: {exc}"
+
+
+def _text_result(task: AgentTask, text: str) -> BaseModel:
+    return task.result_model.model_validate({"summary": text.strip()[:4000]})
+
+
+def _json_in(text: str) -> object:
+    """The JSON object in a final answer (bare, or in a fenced block)."""
+    start, end = text.find("{"), text.rfind("}")
+    if start < 0 or end < start:
+        raise ValueError("no JSON object in the answer")
+    return json.loads(text[start:end + 1])
+
+
+def _invalid(exc: ValidationError) -> str:
+    problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg']}"
+                         for e in exc.errors()[:10])
+    return f"invalid arguments: {problems}. Fix them and call the tool again."

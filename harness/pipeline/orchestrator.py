@@ -1,0 +1,284 @@
+"""The pipeline: Planner → decomposition → Coder ⇄ tests → Reviewer, with the Debugger routing
+a fix to the stage that owns it when a stage it attaches to runs out of attempts.
+
+Every stage walks its own attempt ladder (``StagePlan.attempts``); each attempt is bounded by the
+stage's timeout and every token counts against the run's meter. A ladder that runs out raises
+``Exhausted``; ``run`` decides between the Debugger and the stage's ``on_exhaust``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, create_model
+
+from harness.config.schema import SandboxConfig
+from harness.pipeline.agent import AgentOutcome, AgentTask, AttemptEnv, run_attempt
+from harness.pipeline.events import AttemptRecord, Meter, Recorder, UsageRecord
+from harness.pipeline.manifest import (
+    Decomposition,
+    Diagnosis,
+    Manifest,
+    Review,
+    SubTicket,
+    decompose,
+    manifest_problems,
+)
+from harness.pipeline.prompts import (
+    CODER,
+    DEBUGGER,
+    PLANNER,
+    REVIEWER,
+    coder_prompt,
+    debugger_prompt,
+    planner_prompt,
+    reviewer_prompt,
+)
+from harness.pipeline.ticket import Ticket
+from harness.pipeline.tools import EDIT, READ_ONLY, SPECS, Toolbox, terminal_spec, toolbox
+from harness.sandbox.base import Sandbox
+from harness.sandbox.testrun import TestRun, run_tests
+from harness.stages.load import RunPlan
+from harness.stages.plan import Attempt, StagePlan
+
+Status = Literal["resolved", "halted", "needs_human"]
+MAX_TURNS = 60
+
+
+class Exhausted(Exception):  # control flow inside the pipeline; never escapes it
+    def __init__(self, stage: str, evidence: str) -> None:
+        super().__init__(f"{stage} ran out of attempts")
+        self.stage = stage
+        self.evidence = evidence
+
+
+class Finish(BaseModel):
+    summary: str
+
+
+@dataclass(frozen=True)
+class Role:
+    system: str
+    box: Toolbox
+    result: type[BaseModel]
+    text_is_result: bool = False
+
+
+PLANNER_ROLE = Role(PLANNER, toolbox(READ_ONLY, terminal_spec(
+    "submit_manifest", "Submit the plan.", Manifest)), Manifest)
+CODER_ROLE = Role(CODER, toolbox((*READ_ONLY, *EDIT), SPECS["finish"]), Finish,
+                  text_is_result=True)
+REVIEWER_ROLE = Role(REVIEWER, toolbox(READ_ONLY, terminal_spec(
+    "submit_review", "Submit the review.", Review)), Review)
+
+
+@dataclass(frozen=True)
+class Ending:
+    status: Status
+    stage: str | None = None  # the stage whose ladder ran out
+    detail: str = ""
+
+
+@dataclass
+class Pipeline:
+    plan: RunPlan
+    ticket: Ticket
+    sandbox: Sandbox
+    sandbox_cfg: SandboxConfig
+    meter: Meter
+    recorder: Recorder
+    conventions: str | None = None
+    manifest: Manifest | None = None
+    decomposition: Decomposition | None = None
+    briefs: dict[str, str] = field(default_factory=dict)
+    last_failure: str = ""
+    diagnoses: list[Diagnosis] = field(default_factory=list)
+    _debugger_calls: int = 0
+
+    def run(self) -> Ending:
+        """Raises only ``RunStopped`` (a cap) and ``SandboxError``."""
+        replan = True
+        while True:
+            try:
+                if replan:
+                    self._plan()
+                    replan = False
+                self._code_all()
+                self._review()
+                return Ending("resolved")
+            except Exhausted as exc:
+                diagnosis = self._debug(exc)
+                if diagnosis is None:
+                    return self._exhaust(exc)
+                self.briefs[diagnosis.owner] = diagnosis.brief
+                if diagnosis.owner == "planner":
+                    self.sandbox.reset()  # the new plan starts from the base commit
+                    replan = True
+
+    # -- stages --------------------------------------------------------------------------------
+
+    def _plan(self) -> None:
+        stage = self.plan.stages["planner"]
+        brief = self.briefs.pop("planner", None)
+        for attempt in stage.attempts:
+            label = f"planner/a{attempt.number}"
+            out = self._attempt(stage, attempt, label, PLANNER_ROLE,
+                                planner_prompt(self.ticket, brief))
+            problems = self._manifest_problems(out)
+            if out.outcome == "done" and not problems:
+                assert isinstance(out.result, Manifest)
+                self._accept_manifest(out.result)
+                self._record(stage, attempt, label, out, "accepted")
+                return
+            brief = "; ".join(problems) if problems else _failure(out)
+            self._record(stage, attempt, label, out,
+                         "invalid_manifest" if problems else out.outcome, detail=brief)
+            self.last_failure = f"planner attempt {attempt.number}: {brief}"
+        raise Exhausted("planner", self.last_failure)
+
+    def _manifest_problems(self, out: AgentOutcome) -> list[str]:
+        if out.outcome != "done" or not isinstance(out.result, Manifest):
+            return []
+        return manifest_problems(out.result, self.sandbox.exists)
+
+    def _accept_manifest(self, manifest: Manifest) -> None:
+        self.manifest = manifest
+        self.decomposition = decompose(manifest)
+        self.recorder.update(manifest=manifest.model_dump(),
+                             decomposition=self.decomposition.as_dict())
+        self.recorder.event("decomposition", **self.decomposition.as_dict())
+
+    def _code_all(self) -> None:
+        assert self.manifest is not None
+        assert self.decomposition is not None
+        by_id = {t.id: t for t in self.manifest.sub_tickets}
+        brief = self.briefs.pop("coder", None)
+        order = self.decomposition.order
+        for tid in order:
+            self._code(by_id[tid], brief=brief, full_suite=tid == order[-1])
+
+    def _code(self, sub: SubTicket, *, brief: str | None, full_suite: bool) -> None:
+        assert self.manifest is not None
+        stage = self.plan.stages["coder"]
+        feedback: str | None = None
+        for attempt in stage.attempts:
+            label = f"coder/{sub.id}/a{attempt.number}"
+            prompt = coder_prompt(self.ticket, self.manifest, sub, brief=brief, feedback=feedback)
+            out = self._attempt(stage, attempt, label, CODER_ROLE, prompt)
+            runs = self._tests(label, full_suite) if out.outcome == "done" else []
+            diff = self.recorder.attempt_diff(label.replace("/", "-"), self.sandbox.diff())
+            failed = next((r for r in runs if not r.passed), None)
+            if out.outcome == "done" and failed is None:
+                self._record(stage, attempt, label, out, "passed", tests=runs, diff=diff)
+                return
+            feedback = failed.feedback() if failed else _failure(out)
+            self._record(stage, attempt, label, out, "tests_failed" if failed else out.outcome,
+                         detail=feedback[:500], tests=runs, diff=diff)
+            self.last_failure = f"{label}: {feedback}"
+        raise Exhausted("coder", self.last_failure)
+
+    def _tests(self, label: str, full_suite: bool) -> list[TestRun]:
+        runs = [run_tests(self.sandbox, self.sandbox_cfg, "affected")]
+        if runs[0].passed and full_suite and runs[0].scope != "full":
+            runs.append(run_tests(self.sandbox, self.sandbox_cfg, "full"))
+        for run in runs:
+            path = self.recorder.test_output(f"{label.replace('/', '-')}-{run.scope}",
+                                             run.command, _output(run))
+            self.recorder.event("tests", label=label, scope=run.scope, passed=run.passed,
+                                failing=[t.name for t in run.report.failing][:20], output=path)
+        return runs
+
+    def _review(self) -> None:
+        stage = self.plan.stages.get("reviewer")
+        if stage is None:
+            return
+        assert self.manifest is not None
+        for attempt in stage.attempts:
+            prompt = reviewer_prompt(self.ticket, self.manifest, self.sandbox.diff(),
+                                     self.conventions)
+            label = f"reviewer/a{attempt.number}"
+            out = self._attempt(stage, attempt, label, REVIEWER_ROLE, prompt)
+            if out.outcome != "done":
+                self._record(stage, attempt, label, out, out.outcome, detail=_failure(out))
+                continue
+            assert isinstance(out.result, Review)
+            if out.result.verdict == "approve":
+                self._record(stage, attempt, label, out, "approved")
+                return
+            findings = "\n".join(f"- {f.path}{f':{f.line}' if f.line else ''}: {f.message}"
+                                 for f in out.result.findings) or "- (no findings given)"
+            self._record(stage, attempt, label, out, "request_changes", detail=findings)
+            self.last_failure = f"reviewer requested changes:\n{findings}"
+            if attempt.number == len(stage.attempts):
+                break
+            fix = SubTicket(id="review", title="Address the review",
+                            description="The Reviewer requested changes:\n" + findings)
+            self._code(fix, brief=None, full_suite=True)
+        raise Exhausted("reviewer", self.last_failure)
+
+    def _debug(self, exc: Exhausted) -> Diagnosis | None:
+        stage = self.plan.stages.get("debugger")
+        if stage is None or exc.stage not in stage.attaches_to or not stage.can_route_to:
+            return None
+        if self._debugger_calls >= len(stage.attempts):
+            return None
+        attempt = stage.attempts[self._debugger_calls]
+        self._debugger_calls += 1
+        owners = tuple(stage.can_route_to)
+        owner_type: Any = Literal[owners]  # the schema lists the stages it may route to
+        model = create_model("RoutedDiagnosis", __base__=Diagnosis, owner=(owner_type, ...))
+        role = Role(DEBUGGER, toolbox((*READ_ONLY, "run_command"), terminal_spec(
+            "submit_diagnosis", "Submit the diagnosis.", model)), model)
+        diff = self.sandbox.diff()[:30_000]
+        evidence = f"{exc.evidence}\n\n## Current diff\n```diff\n{diff}\n```"
+        prompt = debugger_prompt(self.ticket, exc.stage, evidence, self.manifest,
+                                 self.decomposition)
+        label = f"debugger/a{attempt.number}"
+        out = self._attempt(stage, attempt, label, role, prompt)
+        if out.outcome != "done" or out.result is None:
+            self._record(stage, attempt, label, out, out.outcome, detail=_failure(out))
+            return None
+        diagnosis = Diagnosis.model_validate(out.result.model_dump())
+        self.diagnoses.append(diagnosis)
+        self._record(stage, attempt, label, out, f"routed:{diagnosis.owner}",
+                     detail=diagnosis.root_cause)
+        self.recorder.event("routed", failing=exc.stage, owner=diagnosis.owner,
+                            root_cause=diagnosis.root_cause)
+        return diagnosis
+
+    def _exhaust(self, exc: Exhausted) -> Ending:
+        policy = self.plan.stages[exc.stage].config.on_exhaust
+        status: Status = "needs_human" if policy == "surface_to_human" else "halted"
+        return Ending(status, exc.stage, exc.evidence)
+
+    # -- attempts ------------------------------------------------------------------------------
+
+    def _attempt(self, stage: StagePlan, attempt: Attempt, label: str, role: Role,
+                 prompt: str) -> AgentOutcome:
+        task = AgentTask(stage.role, label, attempt, role.system, prompt, role.box, role.result,
+                         stage.timeout, stage.config.max_turns or MAX_TURNS, role.text_is_result)
+        return run_attempt(task, AttemptEnv(self.sandbox, self.meter, self.recorder))
+
+    def _record(self, stage: StagePlan, attempt: Attempt, label: str, out: AgentOutcome,
+                outcome: str, *, detail: str = "", tests: list[TestRun] | None = None,
+                diff: str | None = None) -> None:
+        paths = [f"{r.scope}: {'passed' if r.passed else 'failed'}" for r in tests or []]
+        record = AttemptRecord(
+            stage.role, attempt.number, label, attempt.tier, attempt.vendor.name, attempt.model_id,
+            str(attempt.control) if attempt.control else None, UsageRecord.of(out.usage),
+            out.usage.total, round(out.cost_usd, 6), out.duration_s, out.turns, outcome,
+            detail[:2000], paths, diff)
+        self.recorder.attempt(record)
+        self.recorder.event("attempt_end", stage=stage.role, attempt=attempt.number,
+                            outcome=outcome, tokens=out.usage.total, cost_usd=out.cost_usd)
+
+
+def _failure(out: AgentOutcome) -> str:
+    return {"timed_out": "the attempt timed out", "turn_limit": "it ran out of turns",
+            }.get(out.outcome, "") + (f": {out.detail}" if out.detail else "") or out.outcome
+
+
+def _output(run: TestRun) -> str:
+    r = run.result
+    return f"{r.summary()}\n--- stdout\n{r.stdout}\n--- stderr\n{r.stderr}\n"

@@ -1,0 +1,132 @@
+"""The tools stages get, run against the ticket's sandbox. A tool never raises for a bad call:
+the model gets an error result and can correct itself. A broken sandbox does raise."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from harness.errors import PathOutsideWorkspaceError
+from harness.sandbox.base import Sandbox
+from harness.vendors.types import ToolCall, ToolResult, ToolSpec
+
+RESULT_LIMIT = 20_000  # characters of one tool result the model sees
+COMMAND_TIMEOUT = 300.0
+
+
+def _obj(required: list[str], **props: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "properties": props, "required": required,
+            "additionalProperties": False}
+
+
+_STR = {"type": "string"}
+_INT = {"type": "integer"}
+
+SPECS: dict[str, ToolSpec] = {t.name: t for t in (
+    ToolSpec("list_files", "List files under a directory of the repository (recursive).",
+             _obj([], path=_STR, limit=_INT)),
+    ToolSpec("read_file", "Read a file of the repository.", _obj(["path"], path=_STR)),
+    ToolSpec("search", "Search the repository with a regular expression (ripgrep).",
+             _obj(["pattern"], pattern=_STR, path=_STR)),
+    ToolSpec("write_file", "Create or overwrite a file with the given content.",
+             _obj(["path", "content"], path=_STR, content=_STR)),
+    ToolSpec("edit_file", "Replace old_string, which must occur exactly once, by new_string.",
+             _obj(["path", "old_string", "new_string"], path=_STR, old_string=_STR,
+                  new_string=_STR)),
+    ToolSpec("run_command", "Run a shell command in the repository root (no network).",
+             _obj(["command"], command=_STR, timeout_seconds=_INT)),
+    ToolSpec("finish", "Say the work is done, with a one-paragraph summary.",
+             _obj(["summary"], summary=_STR)),
+)}
+READ_ONLY = ("list_files", "read_file", "search")
+EDIT = ("write_file", "edit_file", "run_command")
+
+
+def terminal_spec(name: str, description: str, model: type[BaseModel]) -> ToolSpec:
+    return ToolSpec(name, description, model.model_json_schema())
+
+
+@dataclass(frozen=True)
+class Toolbox:
+    """The tools one stage may call, and the terminal one that ends its attempt."""
+
+    specs: tuple[ToolSpec, ...]
+    terminal: str
+
+    @property
+    def names(self) -> set[str]:
+        return {s.name for s in self.specs}
+
+
+def toolbox(names: tuple[str, ...], terminal: ToolSpec) -> Toolbox:
+    return Toolbox((*(SPECS[n] for n in names), terminal), terminal.name)
+
+
+def run_tool(sandbox: Sandbox, call: ToolCall, allowed: set[str]) -> ToolResult:
+    """Execute one non-terminal tool call."""
+    if call.name not in allowed or call.name not in _HANDLERS:
+        return ToolResult(call.id, f"unknown tool `{call.name}`; available: "
+                          f"{', '.join(sorted(allowed))}", is_error=True)
+    try:
+        text = _HANDLERS[call.name](sandbox, call.arguments)
+    except (KeyError, TypeError) as exc:
+        return ToolResult(call.id, f"bad arguments for {call.name}: {exc}", is_error=True)
+    except (ValueError, FileNotFoundError, IsADirectoryError, PathOutsideWorkspaceError,
+            UnicodeDecodeError) as exc:
+        return ToolResult(call.id, f"{call.name} failed: {exc}", is_error=True)
+    return ToolResult(call.id, _cap(text))
+
+
+def _cap(text: str) -> str:
+    if len(text) <= RESULT_LIMIT:
+        return text
+    half = RESULT_LIMIT // 2
+    return f"{text[:half]}\n[... {len(text) - RESULT_LIMIT} characters cut ...]\n{text[-half:]}"
+
+
+def _list(sb: Sandbox, a: Mapping[str, Any]) -> str:
+    files = sb.list_files(str(a.get("path") or "."), limit=int(a.get("limit") or 500))
+    return "\n".join(files) or "(no files)"
+
+
+def _read(sb: Sandbox, a: Mapping[str, Any]) -> str:
+    return sb.read_file(str(a["path"]))
+
+
+def _search(sb: Sandbox, a: Mapping[str, Any]) -> str:
+    hits = sb.search(str(a["pattern"]), str(a.get("path") or "."))
+    return "\n".join(f"{h.path}:{h.line}:{h.text}" for h in hits) or "(no matches)"
+
+
+def _write(sb: Sandbox, a: Mapping[str, Any]) -> str:
+    sb.write_file(str(a["path"]), str(a["content"]))
+    return f"wrote {a['path']}"
+
+
+def _edit(sb: Sandbox, a: Mapping[str, Any]) -> str:
+    sb.edit_file(str(a["path"]), str(a["old_string"]), str(a["new_string"]))
+    return f"edited {a['path']}"
+
+
+def _run(sb: Sandbox, a: Mapping[str, Any]) -> str:
+    timeout = min(float(a.get("timeout_seconds") or COMMAND_TIMEOUT), COMMAND_TIMEOUT)
+    result = sb.exec(str(a["command"]), timeout=timeout)
+    parts = [result.summary(), result.stdout, result.stderr]
+    return "\n".join(p for p in parts if p)
+
+
+_HANDLERS: dict[str, Callable[[Sandbox, Mapping[str, Any]], str]] = {
+    "list_files": _list, "read_file": _read, "search": _search, "write_file": _write,
+    "edit_file": _edit, "run_command": _run,
+}
+
+
+def describe(call: ToolCall) -> str:
+    """A short line for the events log."""
+    args = {k: (v if len(str(v)) < 80 else f"<{len(str(v))} chars>")
+            for k, v in call.arguments.items()}
+    return f"{call.name}({json.dumps(args)})"

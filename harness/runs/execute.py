@@ -1,0 +1,176 @@
+"""``harness run``: one ticket, end to end — check the config, open the ticket's sandbox, run the
+pipeline, and leave a run directory that says what happened whatever happened."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import docker
+import git
+
+from harness.config.schema import SandboxConfig
+from harness.errors import HarnessError, RunStopped
+from harness.pipeline.events import Meter
+from harness.pipeline.orchestrator import Ending, Pipeline
+from harness.pipeline.ticket import Ticket, load_ticket
+from harness.runs.handoff import handoff_text
+from harness.runs.history import mark_interrupted
+from harness.runs.record import RunRecorder
+from harness.sandbox.docker_sandbox import DockerSandbox, Network
+from harness.sandbox.engine import connect
+from harness.sandbox.session import TicketSpec, ticket_sandbox
+from harness.stages.load import RunPlan, load_plan
+
+Listener = Callable[[str, dict[str, Any]], None]
+CONVENTION_FILES = ("CONVENTIONS.md", "CONTRIBUTING.md")
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    ticket: Path
+    repo: Path
+    config: Path
+    runs_dir: Path
+    base: str | None = None
+    include_uncommitted: bool = False
+    commit_branch: str | None = None  # opt-in: the result as a branch of the user's repo
+
+
+@dataclass(frozen=True)
+class RunResult:
+    status: str
+    run_dir: Path
+    detail: str = ""
+    branch: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.status == "resolved" else 1
+
+    @property
+    def patch(self) -> Path:
+        return self.run_dir / "final.diff"
+
+
+def new_run_id(ticket: Ticket) -> str:
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return f"{ticket.id}-{stamp}-{secrets.token_hex(2)}"
+
+
+def execute(request: RunRequest, *, listener: Listener | None = None,
+            client: docker.DockerClient | None = None) -> RunResult:
+    """Raises ``ConfigError``/``TicketError`` before anything is spent; everything after that
+    ends in the run directory's status."""
+    plan = load_plan(request.config)  # refused here: zero vendor requests
+    ticket = load_ticket(request.ticket)
+    request.runs_dir.mkdir(parents=True, exist_ok=True)
+    mark_interrupted(request.runs_dir)
+    run_id = new_run_id(ticket)
+    run_dir = (request.runs_dir / run_id).resolve()
+    recorder = RunRecorder(run_dir, _initial_state(run_id, request, plan, ticket),
+                           listener=listener)
+    try:
+        return _run(request, plan, ticket, recorder, client or connect())
+    except (KeyboardInterrupt, SystemExit):
+        recorder.finish("interrupted")
+        raise
+    except HarnessError as exc:
+        recorder.finish("error", error=str(exc))
+        return RunResult("error", run_dir, str(exc))
+
+
+def _run(request: RunRequest, plan: RunPlan, ticket: Ticket, recorder: RunRecorder,
+         client: docker.DockerClient) -> RunResult:
+    cfg = _sandbox_config(plan.config.sandbox, ticket)
+    spec = TicketSpec(repo=request.repo.resolve(), run_dir=recorder.dir,
+                      run_id=recorder.dir.name, ticket=ticket.id,
+                      base=request.base or ticket.base or "HEAD",
+                      include_uncommitted=request.include_uncommitted,
+                      network=_network(plan))
+    meter = Meter(plan.config.token_cap, plan.config.cost_cap_usd,
+                  on_change=lambda m: recorder.event("meter", tokens=m.tokens,
+                                                     cost_usd=round(m.cost_usd, 6)))
+    progress = lambda line: recorder.event("sandbox", line=line)  # noqa: E731
+    with ticket_sandbox(client, cfg, spec, config_dir=request.config.resolve().parent,
+                        progress=progress) as sandbox:
+        recorder.update(base_commit=sandbox.workspace.base_commit,
+                        image=sandbox.container.attrs.get("Image"),
+                        workspace_notes=list(sandbox.workspace.notes))
+        pipeline = Pipeline(plan, ticket, sandbox, cfg, meter, recorder,
+                            conventions=_conventions(sandbox, ticket))
+        try:
+            ending = pipeline.run()
+        except RunStopped as stop:
+            ending = Ending("halted", None, str(stop))
+            _close(recorder, sandbox, pipeline, ending, status=stop.status)
+            return RunResult(stop.status, recorder.dir, str(stop))
+        branch = _commit_branch(sandbox, request, ticket) if ending.status == "resolved" else None
+        _close(recorder, sandbox, pipeline, ending, status=ending.status, branch=branch)
+        return RunResult(ending.status, recorder.dir, ending.detail, branch)
+
+
+def _close(recorder: RunRecorder, sandbox: DockerSandbox, pipeline: Pipeline, ending: Ending,
+           *, status: str, branch: str | None = None) -> None:
+    diff = sandbox.diff()
+    recorder.write("final.diff", diff)
+    if status == "needs_human":
+        recorder.write("HANDOFF.md", handoff_text(recorder.state, pipeline, ending, diff))
+    recorder.finish(status, detail=ending.detail[:4000], stopped_in=ending.stage,
+                    branch=branch, patch="final.diff")
+
+
+def _initial_state(run_id: str, request: RunRequest, plan: RunPlan,
+                   ticket: Ticket) -> dict[str, Any]:
+    return {
+        "run_id": run_id, "ticket": ticket.model_dump(), "repo": str(request.repo.resolve()),
+        "config_file": str(request.config.resolve()),
+        "config": plan.config.model_dump(mode="json"),  # keys are env var names, not values
+        "stages": {role: [{"attempt": a.number, "vendor": a.vendor.name, "model": a.model_id,
+                           "tier": a.tier, "control": str(a.control) if a.control else None}
+                          for a in stage.attempts] for role, stage in plan.stages.items()},
+        "base_ref": request.base or ticket.base or "HEAD",
+    }
+
+
+def _sandbox_config(cfg: SandboxConfig, ticket: Ticket) -> SandboxConfig:
+    if ticket.test_command:
+        return cfg.model_copy(update={"test_command": ticket.test_command})
+    return cfg
+
+
+def _network(plan: RunPlan) -> Network:
+    policy = plan.config.sandbox.network
+    if policy == "always":
+        return "always"
+    uses_cli = any(a.vendor.surface == "cli" for s in plan.stages.values() for a in s.attempts)
+    return "on-demand" if uses_cli and policy == "cli-only" else "none"
+
+
+def _conventions(sandbox: DockerSandbox, ticket: Ticket) -> str | None:
+    if ticket.conventions:
+        return ticket.conventions
+    for name in CONVENTION_FILES:
+        if sandbox.exists(name):
+            return sandbox.read_file(name)[:20_000]
+    return None
+
+
+def _commit_branch(sandbox: DockerSandbox, request: RunRequest, ticket: Ticket) -> str | None:
+    """Commit the result in the worktree and point a new branch of the user's repository at it;
+    their checkout, index and current branch are untouched."""
+    if request.commit_branch is None:
+        return None
+    g = sandbox.workspace.git()
+    g.add("-A")
+    g.commit("-q", "-m", f"{ticket.id}: {ticket.title}", "--no-verify",
+             env={"GIT_AUTHOR_NAME": "harness", "GIT_AUTHOR_EMAIL": "harness@localhost",
+                  "GIT_COMMITTER_NAME": "harness", "GIT_COMMITTER_EMAIL": "harness@localhost"})
+    sha = g.rev_parse("HEAD").strip()
+    sandbox.workspace.publish_objects()
+    git.Git(sandbox.workspace.repo).branch(request.commit_branch, sha)
+    return request.commit_branch

@@ -1,0 +1,244 @@
+"""The pipeline end to end in the real sandbox, every stage played by the scripted vendor: the
+ladders, the tests between Coder attempts, Debugger routing, review rounds, exhaust policies and
+caps — and the user's repository unchanged after every run (checked by the ``run`` fixture)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from harness.cli import main
+from harness.vendors.scripted import Reply, ScriptFn, register_script
+from harness.vendors.types import ModelRequest, Usage
+from tests.pipeline.conftest import BUGGY, FIXED, MANIFEST, Outcome, git, sandbox_section
+
+Play = list[Reply]
+PLAN: Play = [Reply("", [("list_files", {"path": "src"})]),
+              Reply("", [("submit_manifest", MANIFEST)])]
+BAD_PLAN: Play = [Reply("", [("submit_manifest", {**MANIFEST, "sub_tickets": [
+    {**MANIFEST["sub_tickets"][0], "depends_on": ["S9"]}]})])]  # type: ignore[dict-item]
+APPROVE: Play = [Reply("", [("submit_review", {"verdict": "approve"})])]
+CHANGES: Play = [Reply("", [("submit_review", {"verdict": "request_changes", "findings": [
+    {"path": "src/slug.js", "line": 1, "message": "document slugify"}]})])]
+
+
+def code(source: str) -> Play:
+    return [Reply("", [("read_file", {"path": "src/slug.js"})]),
+            Reply("", [("write_file", {"path": "src/slug.js", "content": source})]),
+            Reply("", [("finish", {"summary": "changed slugify"})])]
+
+
+def diagnose(owner: str, brief: str) -> Play:
+    return [Reply("", [("run_command", {"command": "node --test test/"})]),
+            Reply("", [("submit_diagnosis", {"owner": owner, "root_cause": "dashes kept",
+                                             "brief": brief})])]
+
+
+class Plays:
+    """A stage's script: attempt k plays ``plays[k]`` turn by turn; every request is kept."""
+
+    def __init__(self, *plays: Play) -> None:
+        self.plays = plays
+        self.attempt = -1
+        self.requests: list[ModelRequest] = []
+
+    def __call__(self, request: ModelRequest) -> Reply:
+        self.requests.append(request)
+        turn = sum(1 for m in request.messages if m.tool_results)
+        if len(request.messages) == 1:
+            self.attempt += 1
+        play = self.plays[min(self.attempt, len(self.plays) - 1)]
+        return play[min(turn, len(play) - 1)]
+
+    def prompts(self) -> list[str]:
+        return [r.messages[0].text for r in self.requests if len(r.messages) == 1]
+
+
+def stages(scripts: dict[str, ScriptFn], **over: Any) -> str:
+    """A stages file routing each scripted stage to its script (registered under a fresh name)."""
+    cfg: dict[str, dict[str, Any]] = {
+        "planner": {"model": "opus", "timeout": "30s", "retry_budget": 1},
+        "coder": {"model": "sonnet", "timeout": "60s", "retry_budget": 2,
+                  "on_retry": {"compute": "increased"}},
+        "debugger": {"model": "sonnet", "timeout": "30s", "compute": "high",
+                     "attaches_to": "any_stage", "can_route_to": "any_stage"},
+        "reviewer": {"model": "gemini-flash", "timeout": "30s", "retry_budget": 1},
+    }
+    lines = []
+    for role, base in cfg.items():
+        if role not in scripts:
+            continue
+        name = f"{role}-{uuid.uuid4().hex[:8]}"
+        register_script(name, scripts[role])
+        stage = {**base, **over.get(role, {}), "vendor": "scripted",
+                 "vendor_options": {"script": name}}
+        lines.append(f"{role}: {json.dumps(stage)}")
+    lines.append(f"token_cap: {over.get('token_cap', 500_000)}")
+    return "\n".join(lines) + "\n" + sandbox_section()
+
+
+def test_happy_path(run: Callable[..., Outcome]) -> None:
+    out = run(stages({"planner": Plays(PLAN), "coder": Plays(code(FIXED)),
+                      "reviewer": Plays(APPROVE)}))
+    assert out.result.status == "resolved", out.result.detail
+    assert out.result.exit_code == 0
+    assert out.outcomes() == ["accepted", "passed", "approved"]
+    assert "replace(/^-+|-+$/g" in out.result.patch.read_text()
+    run_dir = out.result.run_dir
+    assert out.state["decomposition"] == {"sub_tickets": 1, "chain_depth": 1, "operations": 1,
+                                          "order": ["S1"]}
+    events = [json.loads(line)["event"] for line in (run_dir / "events.jsonl").open()]
+    assert events.index("decomposition") < events.index("tests")
+    assert events[-1] == "run_end"
+    assert len(list((run_dir / "llm").iterdir())) == 2 + 3 + 1
+    assert out.state["totals"]["tokens"] == sum(a["tokens"] for a in out.state["attempts"])
+    assert out.state["totals"]["cost_usd"] > 0
+    assert out.state["base_commit"]
+    assert out.state["image"].startswith("sha256:")
+
+
+def test_coder_escalates_and_sees_the_failing_test(run: Callable[..., Outcome]) -> None:
+    coder = Plays(code(BUGGY), code(BUGGY), code(FIXED))
+    out = run(stages({"planner": Plays(PLAN), "coder": coder}))
+    assert out.result.status == "resolved"
+    assert out.outcomes("coder") == ["tests_failed", "tests_failed", "passed"]
+    assert [a["tier"] for a in out.state["attempts"] if a["stage"] == "coder"] == [
+        "medium", "high", "max"]
+    first, _, third = coder.prompts()
+    assert "trims dashes" not in first
+    assert "trims dashes" in third  # the failing test's name, first in the feedback
+    tests = sorted(p.name for p in (out.result.run_dir / "tests").iterdir())
+    assert len(tests) == 3
+    assert len(list((out.result.run_dir / "attempts").iterdir())) == 3
+
+
+def test_debugger_routes_to_the_planner(run: Callable[..., Outcome]) -> None:
+    planner = Plays(PLAN, PLAN)
+    coder = Plays(code(BUGGY), code(FIXED))
+    out = run(stages({"planner": planner, "coder": coder,
+                      "debugger": Plays(diagnose("planner", "plan a trim step"))},
+                     coder={"retry_budget": 0}))
+    assert out.result.status == "resolved"
+    assert out.outcomes() == ["accepted", "tests_failed", "routed:planner", "accepted", "passed"]
+    assert "plan a trim step" in planner.prompts()[1]
+    assert "trims dashes" in coder_evidence(out)
+
+
+def coder_evidence(out: Outcome) -> str:
+    llm = sorted((out.result.run_dir / "llm").glob("*-debugger-*.json"))
+    return json.loads(llm[0].read_text())["request"]["messages"][0]["text"]
+
+
+def test_debugger_routes_to_the_coder(run: Callable[..., Outcome]) -> None:
+    coder = Plays(code(BUGGY), code(FIXED))
+    out = run(stages({"planner": Plays(PLAN), "coder": coder,
+                      "debugger": Plays(diagnose("coder", "strip dashes at both ends"))},
+                     coder={"retry_budget": 0}))
+    assert out.result.status == "resolved"
+    assert out.outcomes() == ["accepted", "tests_failed", "routed:coder", "passed"]
+    assert "strip dashes at both ends" in coder.prompts()[1]
+
+
+def test_reviewer_requests_changes_once(run: Callable[..., Outcome]) -> None:
+    coder = Plays(code(FIXED), code("/** Slug of a title. */\n" + FIXED))
+    out = run(stages({"planner": Plays(PLAN), "coder": coder,
+                      "reviewer": Plays(CHANGES, APPROVE)}))
+    assert out.result.status == "resolved"
+    assert out.outcomes() == ["accepted", "passed", "request_changes", "passed", "approved"]
+    assert "document slugify" in coder.prompts()[1]
+    assert "/** Slug of a title. */" in out.result.patch.read_text()
+
+
+def test_an_invalid_manifest_is_replanned(run: Callable[..., Outcome]) -> None:
+    planner = Plays(BAD_PLAN, PLAN)
+    out = run(stages({"planner": planner, "coder": Plays(code(FIXED))}))
+    assert out.result.status == "resolved"
+    assert out.outcomes("planner") == ["invalid_manifest", "accepted"]
+    assert "unknown sub-ticket `S9`" in planner.prompts()[1]
+
+
+def test_surface_to_human_writes_a_handoff(run: Callable[..., Outcome]) -> None:
+    out = run(stages({"planner": Plays(PLAN), "coder": Plays(code(BUGGY))},
+                     coder={"retry_budget": 1, "on_exhaust": "surface_to_human"}))
+    assert out.result.status == "needs_human"
+    assert out.result.exit_code == 1
+    handoff = (out.result.run_dir / "HANDOFF.md").read_text()
+    for expected in ("T-1", "coder/S1/a2", "trims dashes", "harness reproduce", "+exports"):
+        assert expected in handoff, expected
+
+
+def test_halt_when_the_budget_is_spent(run: Callable[..., Outcome]) -> None:
+    out = run(stages({"planner": Plays(PLAN), "coder": Plays(code(BUGGY))},
+                     coder={"retry_budget": 1}))
+    assert out.result.status == "halted"
+    assert out.state["stopped_in"] == "coder"
+    assert not (out.result.run_dir / "HANDOFF.md").exists()
+    assert "slugify" in out.result.patch.read_text()  # the last attempt's work is kept
+
+
+def test_the_token_cap_stops_the_run_at_once(run: Callable[..., Outcome]) -> None:
+    heavy = Reply("", [("read_file", {"path": "src/slug.js"})], usage=Usage(4000, 100))
+    coder = Plays([heavy, *code(FIXED)])
+    out = run(stages({"planner": Plays(PLAN), "coder": coder}, token_cap=3000))
+    assert out.result.status == "token_cap_exceeded"
+    assert len(coder.requests) == 1  # no call after the one that crossed the cap
+    assert out.state["status"] == "token_cap_exceeded"
+
+
+def test_a_timed_out_attempt_is_a_failed_attempt(run: Callable[..., Outcome]) -> None:
+    slow = [Reply("", [("finish", {"summary": "late"})], delay=30)]
+    out = run(stages({"planner": Plays(PLAN), "coder": Plays(slow, code(FIXED))},
+                     coder={"timeout": "1s"}))
+    assert out.result.status == "resolved"
+    assert out.outcomes("coder") == ["timed_out", "passed"]
+    assert out.state["attempts"][1]["duration_s"] < 3
+
+
+def test_a_refused_config_makes_no_request(tmp_path: Any, repo: Any) -> None:
+    calls: list[ModelRequest] = []
+    register_script("counting", lambda r: calls.append(r) or Reply("x"))  # type: ignore[func-returns-value]
+    config = tmp_path / "stages.yaml"
+    config.write_text("planner: {vendor: scripted, model: opus, vendor_options: {script: "
+                      "counting}}\ncoder: {vendor: scripted, model: sonnet, timeout: 10s}\n")
+    ticket = tmp_path / "t.yaml"
+    ticket.write_text("id: T-2\ntitle: x\n")
+    result = CliRunner().invoke(main, ["run", str(ticket), "--repo", str(repo), "-c",
+                                       str(config), "--runs-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 2, result.output
+    assert "stages.yaml:1:1: planner.timeout: no timeout" in result.output
+    assert calls == []
+    assert not (tmp_path / "runs").exists()
+
+
+def test_the_result_can_land_on_a_new_branch(tmp_path: Any, repo: Any, client: Any) -> None:
+    from harness.runs.execute import RunRequest, execute  # noqa: PLC0415
+    config = tmp_path / "stages.yaml"
+    config.write_text(stages({"planner": Plays(PLAN), "coder": Plays(code(FIXED))}))
+    ticket = tmp_path / "t.yaml"
+    ticket.write_text("id: T-3\ntitle: trim\n")
+    head, status = git(repo, "rev-parse", "HEAD"), git(repo, "status", "--porcelain")
+    result = execute(RunRequest(ticket, repo, config, tmp_path / "runs",
+                                commit_branch="harness/T-3"), client=client)
+    assert result.status == "resolved"
+    assert git(repo, "rev-parse", "HEAD") == head
+    assert git(repo, "status", "--porcelain") == status
+    assert git(repo, "branch", "--show-current").strip() == "main"
+    assert "replace(/^-+|-+$/g" in git(repo, "show", "harness/T-3:src/slug.js")
+
+
+@pytest.mark.parametrize("front", ["yaml", "markdown"])
+def test_tickets_load_from_yaml_and_markdown(tmp_path: Any, front: str) -> None:
+    from harness.pipeline.ticket import load_ticket  # noqa: PLC0415
+    if front == "yaml":
+        path = tmp_path / "t.yaml"
+        path.write_text("id: A-1\ntitle: t\nbody: b\n")
+    else:
+        path = tmp_path / "t.md"
+        path.write_text("---\nid: A-1\ntitle: t\n---\nb\n")
+    ticket = load_ticket(path)
+    assert (ticket.id, ticket.title, ticket.body) == ("A-1", "t", "b")
