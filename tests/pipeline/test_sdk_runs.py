@@ -1,0 +1,109 @@
+"""The pipeline with the real Anthropic and Google SDK clients against loopback servers speaking
+their wire protocols: escalation reaches the wire, stages keep to their own endpoints, and a hung
+endpoint costs one attempt, not the run."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from harness.testing.anthropic_server import AnthropicHandler, conversation
+from harness.testing.gemini_server import GeminiHandler
+from harness.testing.loopback import LoopbackServer, Recorded, Reply
+from tests.pipeline.conftest import BUGGY, FIXED, MANIFEST, Outcome, sandbox_section
+
+ANTHROPIC_KEY = "sk-ant-api03-" + "pipe" * 10
+GOOGLE_KEY = "AIza" + "Pipe" * 9
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[tuple[LoopbackServer, LoopbackServer]]:
+    import anthropic  # noqa: F401, PLC0415 - its first import would eat a short deadline
+    import google.genai  # noqa: F401, PLC0415
+    with LoopbackServer(AnthropicHandler) as ant, LoopbackServer(GeminiHandler) as goo:
+        yield ant, goo
+
+
+@pytest.fixture
+def ant_goo(servers: tuple[LoopbackServer, LoopbackServer],
+            monkeypatch: pytest.MonkeyPatch) -> tuple[LoopbackServer, LoopbackServer]:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", ANTHROPIC_KEY)
+    monkeypatch.setenv("GEMINI_API_KEY", GOOGLE_KEY)
+    for srv in servers:
+        srv.replies.clear()
+        srv.requests.clear()
+    return servers
+
+
+def stages(ant: str, goo: str, *, coder_timeout: str = "60s", reviewer: bool = True) -> str:
+    text = textwrap.dedent(f"""\
+        planner: {{vendor: anthropic, model: opus, timeout: 60s, base_url: "{ant}"}}
+        coder:
+          vendor: anthropic
+          model: sonnet
+          timeout: {coder_timeout}
+          retry_budget: 2
+          on_retry: {{compute: increased}}
+          base_url: "{ant}"
+        """)
+    if reviewer:
+        text += ("reviewer: {vendor: google, model: gemini-flash, timeout: 60s, "
+                 f'base_url: "{goo}"}}\n')
+    return text + sandbox_section()
+
+
+def coder_turns(source: str) -> list[Any]:
+    return [("write_file", {"path": "src/slug.js", "content": source}),
+            ("finish", {"summary": "done"})]
+
+
+def first_requests(srv: LoopbackServer) -> list[Recorded]:
+    """The first request of each attempt: the one whose conversation is a single user turn."""
+    return [r for r in srv.posts() if len(r.body["messages"]) == 1]
+
+
+def test_escalation_reaches_the_wire_and_stages_keep_to_their_endpoints(
+        run: Callable[..., Outcome], ant_goo: tuple[LoopbackServer, LoopbackServer]) -> None:
+    ant, goo = ant_goo
+    ant.queue(*conversation(("submit_manifest", MANIFEST), *coder_turns(BUGGY),
+                            *coder_turns(BUGGY), *coder_turns(FIXED)))
+    goo.queue(Reply("function_call", {"calls": [
+        {"name": "submit_review", "args": {"verdict": "approve", "findings": []}}]}))
+    out = run(stages(ant.url, goo.url))
+    assert out.result.status == "resolved", out.result.detail
+    assert out.outcomes() == ["accepted", "tests_failed", "tests_failed", "passed", "approved"]
+
+    planner, *coders = first_requests(ant)
+    assert planner.body["model"] == "claude-opus-5-5"
+    efforts = [r.body["output_config"]["effort"] for r in coders]
+    assert efforts == ["medium", "high", "max"]
+    third = json.dumps(coders[2].body["messages"])
+    assert "trims dashes" in third
+    assert "trims dashes" not in json.dumps(coders[0].body["messages"])
+
+    # The Reviewer's one request reached only Google; nothing else did.
+    assert len(list(ant.posts())) == 1 + 6
+    (review,) = list(goo.posts())
+    assert "gemini-3.5-flash" in review.path
+    assert all("claude" in r.body["model"] for r in ant.posts())
+    for path in out.result.run_dir.rglob("*"):
+        if path.is_file():
+            text = path.read_text(errors="replace")
+            assert ANTHROPIC_KEY not in text
+            assert GOOGLE_KEY not in text
+
+
+def test_a_hung_endpoint_times_the_attempt_out_and_the_run_goes_on(
+        run: Callable[..., Outcome], ant_goo: tuple[LoopbackServer, LoopbackServer]) -> None:
+    ant, goo = ant_goo
+    ant.queue(*conversation(("submit_manifest", MANIFEST)), Reply("hang"),
+              *conversation(*coder_turns(FIXED)))
+    out = run(stages(ant.url, goo.url, coder_timeout="3s", reviewer=False))
+    assert out.result.status == "resolved", out.result.detail
+    assert out.outcomes("coder") == ["timed_out", "passed"]
+    timed_out = out.state["attempts"][1]
+    assert 2.5 < timed_out["duration_s"] < 4.5
