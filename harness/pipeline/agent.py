@@ -96,7 +96,7 @@ def _call(task: AgentTask, env: AttemptEnv, request: ModelRequest,
     try:
         response = task.attempt.vendor.complete(request, runner=env.sandbox)
     except VendorError as exc:
-        env.recorder.exchange(task.stage, task.attempt.number, request, None, str(exc))
+        env.recorder.exchange(task.stage, task.attempt.number, request, None, exc)
         raise
     env.recorder.exchange(task.stage, task.attempt.number, request, response)
     out.add(response)

@@ -23,6 +23,7 @@ from typing import Any
 
 from harness.pipeline.events import AttemptRecord
 from harness.vendors.common import redact
+from harness.vendors.transcript import request_record, response_record
 from harness.vendors.types import ModelRequest, ModelResponse
 
 RUN_JSON = "run.json"
@@ -72,12 +73,14 @@ class RunRecorder:
             self.listener(kind, data)
 
     def exchange(self, stage: str, attempt: int, request: ModelRequest,
-                 response: ModelResponse | None, error: str | None = None) -> str:
+                 response: ModelResponse | None, error: BaseException | None = None) -> str:
         """Record one model call in full; returns its file name under llm/."""
         self._exchanges += 1
         name = f"{self._exchanges:04d}-{stage}-a{attempt}.json"
-        body = {"stage": stage, "attempt": attempt, "request": _request_dict(request),
-                "response": dataclasses.asdict(response) if response else None, "error": error}
+        body = {"stage": stage, "attempt": attempt, "request": request_record(request),
+                "response": response_record(response) if response else None,
+                "error": str(error) if error else None,
+                "error_type": type(error).__name__ if error else None}
         text = json.dumps(body, indent=1, default=str)
         (self.dir / "llm" / name).write_text(redact(text) + "\n", encoding="utf-8")
         return name
@@ -104,20 +107,6 @@ class RunRecorder:
         path = self.dir / name
         path.write_text(text, encoding="utf-8")
         return path
-
-
-def _request_dict(request: ModelRequest) -> dict[str, Any]:
-    settings = request.settings
-    return {
-        "model_id": settings.model_id,
-        "control": str(settings.control) if settings.control else None,
-        "max_output_tokens": settings.max_output_tokens,
-        "system": request.system,
-        "messages": [dataclasses.asdict(m) for m in request.messages],
-        "tools": [dataclasses.asdict(t) for t in request.tools],
-        "output_schema": request.output_schema,
-        "seconds_left": round(request.remaining(), 3),
-    }
 
 
 def _totals(attempts: list[dict[str, Any]]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ VENDORS: dict[str, str] = {
     "claude-cli": "harness.vendors.claude_cli:ClaudeCliVendor",
     "gemini-cli": "harness.vendors.gemini_cli:GeminiCliVendor",
     "scripted": "harness.vendors.scripted:ScriptedVendor",
+    "replay": "harness.vendors.replay:ReplayVendor",
 }
 
 
