@@ -12,7 +12,8 @@ from harness.vendors.base import LEVEL_ORDER, pick_level
 
 
 def test_registry_knows_every_vendor() -> None:
-    assert vendor_names() == ["anthropic", "google", "claude-cli", "gemini-cli", "scripted", "replay"]
+    assert vendor_names() == ["anthropic", "google", "claude-cli", "gemini-cli", "scripted",
+                              "replay"]
     for name in vendor_names():
         assert get_vendor(name).name == name
 
