@@ -18,6 +18,7 @@ from pydantic import (
     PositiveFloat,
     StrictInt,
     WithJsonSchema,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -90,6 +91,25 @@ class OnRetry(Frozen):
     api_key_env: EnvVarName | None = None
 
 
+class McpServerConfig(Frozen):
+    """An MCP server whose tools a stage may call: a stdio command or an HTTP URL."""
+
+    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,30}$",
+                      description="Prefix of its tools' names: <name>__<tool>.")
+    command: list[str] | None = Field(None, min_length=1,
+                                      description="Start the server on stdio (argv).")
+    url: str | None = Field(None, pattern=r"^https?://", description="Streamable HTTP URL.")
+    env: dict[str, str] = Field(default_factory=dict,
+                                description="Extra environment for a stdio server.")
+    cwd: str | None = None
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> McpServerConfig:
+        if (self.command is None) == (self.url is None):
+            raise ValueError("give exactly one of `command` (stdio) or `url` (HTTP)")
+        return self
+
+
 class StageConfig(Frozen):
     vendor: str = Field(description="Which backend serves this stage.")
     model: str = Field(description="A catalog alias (opus, sonnet, gemini-flash, ...) or model id.")
@@ -106,6 +126,8 @@ class StageConfig(Frozen):
         None, description="Model turns one attempt may take (SDK vendors; default 60).")
     vendor_options: dict[str, Any] = Field(default_factory=dict,
                                            description="Vendor-native knobs, checked per vendor.")
+    mcp_servers: list[McpServerConfig] = Field(
+        default_factory=list, description="MCP servers whose tools this stage may call.")
     base_url: str | None = None
     api_key_env: EnvVarName | None = None
 

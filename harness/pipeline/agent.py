@@ -15,8 +15,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ValidationError
 
+from harness.config.schema import McpServerConfig
 from harness.errors import VendorError, VendorTimeoutError
 from harness.pipeline.events import Meter, Recorder
+from harness.pipeline.mcp_tools import McpHub
 from harness.pipeline.tools import Toolbox, describe, run_tool
 from harness.sandbox.base import Sandbox
 from harness.stages.plan import Attempt
@@ -38,6 +40,7 @@ class AgentTask:
     timeout: float
     max_turns: int
     text_is_result: bool = False  # a final answer without the terminal tool counts (Coder)
+    mcp_servers: tuple[McpServerConfig, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class AttemptEnv:
     sandbox: Sandbox
     meter: Meter
     recorder: Recorder
+    mcp: McpHub | None = None  # the stage's MCP servers' tools (SDK vendors)
 
 
 @dataclass
@@ -109,7 +113,7 @@ def _loop(task: AgentTask, env: AttemptEnv, deadline: float, out: AgentOutcome) 
     nudges = 0
     for _ in range(task.max_turns):
         request = ModelRequest(task.attempt.settings(), task.system, tuple(messages), deadline,
-                               tools=task.toolbox.specs)
+                               tools=(*task.toolbox.specs, *(env.mcp.specs if env.mcp else ())))
         response = _call(task, env, request, out)
         messages.append(response.as_message())
         out.text = response.text or out.text
@@ -137,7 +141,10 @@ def _loop(task: AgentTask, env: AttemptEnv, deadline: float, out: AgentOutcome) 
                 env.recorder.event("tool", label=task.label, call=describe(call))
                 return
             env.recorder.event("tool", label=task.label, call=describe(call))
-            results.append(run_tool(env.sandbox, call, task.toolbox.names))
+            if env.mcp is not None and call.name in env.mcp.names:
+                results.append(env.mcp.call(call, timeout=max(deadline - time.monotonic(), 1)))
+            else:
+                results.append(run_tool(env.sandbox, call, task.toolbox.names))
         messages.append(Message("user", tool_results=tuple(results)))
     out.outcome, out.detail = "turn_limit", f"no result after {task.max_turns} turns"
 
@@ -147,7 +154,7 @@ def _cli(task: AgentTask, env: AttemptEnv, deadline: float, out: AgentOutcome) -
     prompt = (f"{task.prompt}\n\nWhen you are done, answer with one JSON object matching this "
               f"schema and nothing else:\n{json.dumps(schema)}")
     request = ModelRequest(task.attempt.settings(), task.system, (Message("user", prompt),),
-                           deadline, output_schema=schema)
+                           deadline, output_schema=schema, mcp_servers=task.mcp_servers)
     response = _call(task, env, request, out)
     out.text = response.text
     try:

@@ -25,6 +25,7 @@ from harness.pipeline.manifest import (
     decompose,
     manifest_problems,
 )
+from harness.pipeline.mcp_tools import McpHub
 from harness.pipeline.prompts import (
     CODER,
     DEBUGGER,
@@ -89,6 +90,7 @@ class Pipeline:
     meter: Meter
     recorder: Recorder
     conventions: str | None = None
+    mcp: dict[str, McpHub] = field(default_factory=dict)  # by stage role
     manifest: Manifest | None = None
     decomposition: Decomposition | None = None
     briefs: dict[str, str] = field(default_factory=dict)
@@ -257,8 +259,10 @@ class Pipeline:
     def _attempt(self, stage: StagePlan, attempt: Attempt, label: str, role: Role,
                  prompt: str) -> AgentOutcome:
         task = AgentTask(stage.role, label, attempt, role.system, prompt, role.box, role.result,
-                         stage.timeout, stage.config.max_turns or MAX_TURNS, role.text_is_result)
-        return run_attempt(task, AttemptEnv(self.sandbox, self.meter, self.recorder))
+                         stage.timeout, stage.config.max_turns or MAX_TURNS, role.text_is_result,
+                         tuple(stage.config.mcp_servers))
+        env = AttemptEnv(self.sandbox, self.meter, self.recorder, self.mcp.get(stage.role))
+        return run_attempt(task, env)
 
     def _record(self, stage: StagePlan, attempt: Attempt, label: str, out: AgentOutcome,
                 outcome: str, *, detail: str = "", tests: list[TestRun] | None = None,

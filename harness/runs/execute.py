@@ -4,7 +4,8 @@ pipeline, and leave a run directory that says what happened whatever happened.""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ import git
 from harness.config.schema import SandboxConfig
 from harness.errors import HarnessError, RunStopped
 from harness.pipeline.events import Meter
+from harness.pipeline.mcp_tools import McpHub
 from harness.pipeline.orchestrator import Ending, Pipeline
 from harness.pipeline.ticket import Ticket, load_ticket
 from harness.runs.handoff import handoff_text
@@ -96,13 +98,15 @@ def _run(request: RunRequest, plan: RunPlan, ticket: Ticket, recorder: RunRecord
                   on_change=lambda m: recorder.event("meter", tokens=m.tokens,
                                                      cost_usd=round(m.cost_usd, 6)))
     progress = lambda line: recorder.event("sandbox", line=line)  # noqa: E731
-    with ticket_sandbox(client, cfg, spec, config_dir=request.config.resolve().parent,
-                        progress=progress) as sandbox:
+    with ExitStack() as stack:
+        sandbox = stack.enter_context(ticket_sandbox(
+            client, cfg, spec, config_dir=request.config.resolve().parent, progress=progress))
         recorder.update(base_commit=sandbox.workspace.base_commit,
                         image=sandbox.container.attrs.get("Image"),
                         workspace_notes=list(sandbox.workspace.notes))
+        hubs = stack.enter_context(_mcp_hubs(plan, request.config.resolve().parent))
         pipeline = Pipeline(plan, ticket, sandbox, cfg, meter, recorder,
-                            conventions=_conventions(sandbox, ticket))
+                            conventions=_conventions(sandbox, ticket), mcp=hubs)
         try:
             ending = pipeline.run()
         except RunStopped as stop:
@@ -112,6 +116,20 @@ def _run(request: RunRequest, plan: RunPlan, ticket: Ticket, recorder: RunRecord
         branch = _commit_branch(sandbox, request, ticket) if ending.status == "resolved" else None
         _close(recorder, sandbox, pipeline, ending, status=ending.status, branch=branch)
         return RunResult(ending.status, recorder.dir, ending.detail, branch)
+
+
+@contextmanager
+def _mcp_hubs(plan: RunPlan, config_dir: Path) -> Iterator[dict[str, McpHub]]:
+    """An MCP client hub per stage that lists servers and calls through an SDK vendor (a CLI
+    vendor gets the servers as its own --mcp-config)."""
+    with ExitStack() as stack:
+        hubs = {}
+        for role, stage in plan.stages.items():
+            servers = [s if s.cwd or s.url else s.model_copy(update={"cwd": str(config_dir)})
+                       for s in stage.config.mcp_servers]
+            if servers and any(a.vendor.surface == "sdk" for a in stage.attempts):
+                hubs[role] = stack.enter_context(McpHub(servers))
+        yield hubs
 
 
 def _close(recorder: RunRecorder, sandbox: DockerSandbox, pipeline: Pipeline, ending: Ending,

@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from harness.config.schema import ModelEntry, Price
+from harness.config.schema import McpServerConfig, ModelEntry, Price
 from harness.vendors.base import NativeControl, VendorOptions
 
 StopReason = Literal["end_turn", "tool_use", "max_tokens", "refusal", "error"]
@@ -81,6 +81,9 @@ class ModelRequest:
     # The stable prefix (system prompt, tools, repo context) is marked cacheable where a vendor
     # supports it; this much of ``system`` is that prefix (all of it by default).
     cacheable_system_chars: int | None = None
+    # The stage's MCP servers, for CLI vendors to hand their CLI (--mcp-config); SDK vendors
+    # see those servers' tools in ``tools`` instead.
+    mcp_servers: tuple[McpServerConfig, ...] = ()
 
     def remaining(self) -> float:
         """Seconds left before the deadline (never negative)."""

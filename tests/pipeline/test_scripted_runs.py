@@ -5,8 +5,10 @@ caps — and the user's repository unchanged after every run (checked by the ``r
 from __future__ import annotations
 
 import json
+import sys
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +20,7 @@ from harness.vendors.types import ModelRequest, Usage
 from tests.pipeline.conftest import BUGGY, FIXED, MANIFEST, Outcome, git, sandbox_section
 
 Play = list[Reply]
+MCP_SERVER = Path(__file__).with_name("mcp_symbols.py")
 PLAN: Play = [Reply("", [("list_files", {"path": "src"})]),
               Reply("", [("submit_manifest", MANIFEST)])]
 BAD_PLAN: Play = [Reply("", [("submit_manifest", {**MANIFEST, "sub_tickets": [
@@ -242,3 +245,19 @@ def test_tickets_load_from_yaml_and_markdown(tmp_path: Any, front: str) -> None:
         path.write_text("---\nid: A-1\ntitle: t\n---\nb\n")
     ticket = load_ticket(path)
     assert (ticket.id, ticket.title, ticket.body) == ("A-1", "t", "b")
+
+
+def test_a_stage_calls_its_mcp_servers_tools(run: Callable[..., Outcome]) -> None:
+    planner = Plays([Reply("", [("symbols__lookup_symbol", {"name": "slugify"})]),
+                     *PLAN[1:]])
+    server = {"name": "symbols", "command": [sys.executable, str(MCP_SERVER)]}
+    out = run(stages({"planner": planner, "coder": Plays(code(FIXED))},
+                     planner={"mcp_servers": [server]}))
+    assert out.result.status == "resolved", out.result.detail
+    first, second = planner.requests[:2]
+    tools = {t.name: t for t in first.tools}
+    assert "symbols__lookup_symbol" in tools
+    assert tools["symbols__lookup_symbol"].input_schema["properties"]["name"]["type"] == "string"
+    (result,) = second.messages[-1].tool_results
+    assert result.content == "src/slug.js"
+    assert not result.is_error
