@@ -34,7 +34,7 @@ CONVENTION_FILES = ("CONVENTIONS.md", "CONTRIBUTING.md")
 
 @dataclass(frozen=True)
 class RunRequest:
-    ticket: Path
+    ticket: Path | Ticket  # a ticket file, or a ticket already loaded (batch rows)
     repo: Path
     config: Path
     runs_dir: Path
@@ -69,7 +69,7 @@ def execute(request: RunRequest, *, listener: Listener | None = None,
     """Raises ``ConfigError``/``TicketError`` before anything is spent; everything after that
     ends in the run directory's status."""
     plan = load_plan(request.config)  # refused here: zero vendor requests
-    ticket = load_ticket(request.ticket)
+    ticket = request.ticket if isinstance(request.ticket, Ticket) else load_ticket(request.ticket)
     request.runs_dir.mkdir(parents=True, exist_ok=True)
     mark_interrupted(request.runs_dir)
     run_id = new_run_id(ticket)
