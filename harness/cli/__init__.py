@@ -34,7 +34,9 @@ class _Harness(click.Group):
     lazy: ClassVar[dict[str, str]] = {"sandbox": "harness.cli.sandbox_cmds:sandbox",
                                       "gc": "harness.cli.sandbox_cmds:gc",
                                       "run": "harness.cli.run_cmds:run",
-                                      "demo": "harness.cli.run_cmds:demo"}
+                                      "demo": "harness.cli.run_cmds:demo",
+                                      "batch": "harness.cli.batch_cmds:batch",
+                                      "reproduce": "harness.cli.reproduce_cmds:reproduce"}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self.lazy])

@@ -17,8 +17,10 @@ from pathlib import Path
 from types import FrameType
 
 import docker
+import docker.errors
 
 from harness.config.schema import SandboxConfig
+from harness.errors import SandboxError
 from harness.sandbox.docker_sandbox import (
     DockerSandbox,
     Identity,
@@ -29,7 +31,7 @@ from harness.sandbox.docker_sandbox import (
 from harness.sandbox.gc import collect_garbage
 from harness.sandbox.image import BuiltImage, Progress, dependency_image, sandbox_image
 from harness.sandbox.lease import Lease
-from harness.sandbox.sources import Commit
+from harness.sandbox.sources import Commit, SourceFiles
 from harness.sandbox.workspace import (
     WORKSPACE_DIR,
     Workspace,
@@ -49,6 +51,7 @@ class TicketSpec:
     base: str = "HEAD"
     include_uncommitted: bool = False
     network: Network = "none"
+    image: str | None = None  # run exactly this image (reproduce: the recorded one)
 
 
 @contextmanager
@@ -56,7 +59,8 @@ def ticket_sandbox(client: docker.DockerClient, cfg: SandboxConfig, spec: Ticket
                    config_dir: Path, progress: Progress) -> Iterator[DockerSandbox]:
     with Lease(spec.run_dir), _sigterm_as_exit():
         collect_garbage(client)
-        base_image = sandbox_image(client, cfg, config_dir=config_dir, progress=progress)
+        base_image = (_pinned(client, spec.image) if spec.image else
+                      sandbox_image(client, cfg, config_dir=config_dir, progress=progress))
         sandbox = _start(client, cfg, spec, base_image, progress)
         with sandbox:
             yield sandbox
@@ -76,7 +80,7 @@ def _start(client: docker.DockerClient, cfg: SandboxConfig, spec: TicketSpec,
     if spec.include_uncommitted:
         ws = make()
         try:
-            image = dependency_image(client, base_image, ws.path, cfg, progress)
+            image = _deps(client, base_image, ws.path, cfg, spec=spec, progress=progress)
             return DockerSandbox.start(client, image.id, ws, cfg, who, network=spec.network)
         except BaseException:
             remove_workspace(ws)
@@ -85,7 +89,8 @@ def _start(client: docker.DockerClient, cfg: SandboxConfig, spec: TicketSpec,
     with ThreadPoolExecutor(1, thread_name_prefix="worktree") as pool:
         pending = pool.submit(make)
         try:
-            image = dependency_image(client, base_image, Commit(spec.repo, commit), cfg, progress)
+            image = _deps(client, base_image, Commit(spec.repo, commit), cfg, spec=spec,
+                          progress=progress)
             container = run_container(client, image.id, dest, spec.repo, cfg, who=who,
                                       network=spec.network)
         except BaseException:
@@ -98,6 +103,20 @@ def _start(client: docker.DockerClient, cfg: SandboxConfig, spec: TicketSpec,
             shutil.rmtree(dest, ignore_errors=True)
             raise
     return DockerSandbox.attach(client, container, ws, cfg, spec.network)
+
+
+def _pinned(client: docker.DockerClient, image: str) -> BuiltImage:
+    try:
+        found = client.images.get(image)
+    except docker.errors.ImageNotFound:
+        raise SandboxError(f"image {image} is not in the local engine") from None
+    return BuiltImage(image, str(found.id), reused=True)
+
+
+def _deps(client: docker.DockerClient, base: BuiltImage, source: Path | SourceFiles,
+          cfg: SandboxConfig, *, spec: TicketSpec, progress: Progress) -> BuiltImage:
+    """The dependency image, unless the spec pins one."""
+    return base if spec.image else dependency_image(client, base, source, cfg, progress)
 
 
 def _discard(pending: Future[Workspace], dest: Path) -> None:

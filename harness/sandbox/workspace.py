@@ -65,7 +65,8 @@ class Workspace:
         """Every change in the worktree against the base commit, new files included."""
         g = self.git()
         g.add("-A")  # the worktree's own index, not the user's
-        return str(g.diff("--cached", "--binary", self.base_commit))
+        patch = str(g.diff("--cached", "--binary", self.base_commit))
+        return patch + "\n" if patch else patch  # git's own output ends with one; apply needs it
 
     def reset(self) -> None:
         g = self.git()

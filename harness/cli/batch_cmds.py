@@ -1,0 +1,78 @@
+"""``harness batch``: a ticket list through the pipeline, N tickets at a time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from harness.runs.batch import PREDICTIONS, RESULTS, BatchSpec, BatchState, run_batch
+from harness.runs.tickets import load_ticket_list
+from harness.stages import load_plan
+
+_DONE_OK = "resolved"
+
+
+@click.command()
+@click.argument("tickets", type=click.Path(path_type=Path))
+@click.option("--repo", type=click.Path(path_type=Path, file_okay=False), required=True,
+              help="The repository (a SWE-bench row's own `repo` wins).")
+@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True)
+@click.option("-c", "--config", "config_path", type=click.Path(path_type=Path),
+              default=Path("stages.yaml"), show_default=True)
+@click.option("--runs-dir", type=click.Path(path_type=Path, file_okay=False),
+              default=Path("runs"), show_default=True,
+              help="The batch's directory: results.jsonl, predictions.jsonl, one dir per run.")
+@click.option("--redo", is_flag=True, help="Run every ticket again, finished or not.")
+@click.option("--cost-cap-usd", type=click.FloatRange(min=0), default=None,
+              help="Start no new ticket once the batch has spent this much.")
+@click.option("--token-cap", type=click.IntRange(min=1), default=None,
+              help="Start no new ticket once the batch has used this many tokens.")
+def batch(*, tickets: Path, repo: Path, workers: int, config_path: Path, runs_dir: Path,
+          redo: bool, cost_cap_usd: float | None, token_cap: int | None) -> None:
+    """Run TICKETS (a directory of ticket files, a YAML list, or JSONL — SWE-bench rows too).
+
+    Running the same command again resumes: finished tickets are skipped. Exit 0 when every
+    ticket resolved, 1 otherwise, 2 for bad input."""
+    load_plan(config_path)  # a refused config stops the batch before any ticket starts
+    items = load_ticket_list(tickets)
+    console = Console(highlight=False)
+    spec = BatchSpec(items, repo, config_path, runs_dir, workers, redo, cost_cap_usd, token_cap)
+    with Progress(TextColumn("[bold]batch"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[detail]}"), TimeElapsedColumn(),
+                  console=console) as bar:
+        task = bar.add_task("batch", total=len(items), detail="")
+
+        def show(state: BatchState) -> None:
+            failed = sum(1 for r in state.done if r["status"] != _DONE_OK)
+            bar.update(task, completed=len(state.done), detail=(
+                f"running {len(state.running)}  failed {failed}  ${state.cost_usd:.4f}"))
+
+        state = run_batch(spec, on_change=show)
+        show(state)
+    console.print(summary_table(state))
+    resolved = sum(1 for r in state.done if r["status"] == _DONE_OK)
+    rate = resolved / len(state.done) if state.done else 0.0
+    console.print(f"resolved {resolved}/{len(state.done)} ({rate:.0%}); "
+                  f"{state.tokens:,} tokens, ${state.cost_usd:.4f}; skipped (already done) "
+                  f"{state.skipped}")
+    if state.not_started:
+        console.print(f"[yellow]batch cap reached: not started: {', '.join(state.not_started)}"
+                      "[/] — run the same command again with a higher cap to finish")
+    console.print(f"results: {runs_dir / RESULTS}\npredictions: {runs_dir / PREDICTIONS}")
+    raise SystemExit(0 if resolved == len(items) else 1)
+
+
+def summary_table(state: BatchState) -> Table:
+    table = Table(title="batch summary")
+    for column in ("ticket", "status", "attempts", "tokens", "cost", "duration"):
+        table.add_column(column, justify="right" if column in {"tokens", "cost"} else "left")
+    for row in state.done:
+        attempts = " ".join(f"{k}:{v}" for k, v in row["attempts"].items())
+        colour = "green" if row["status"] == _DONE_OK else "red"
+        table.add_row(row["ticket"], f"[{colour}]{row['status']}[/]", attempts,
+                      f"{row['tokens']:,}", f"${row['cost_usd']:.4f}", f"{row['duration_s']:.1f}s")
+    return table

@@ -1,0 +1,85 @@
+"""``harness reproduce``: a recorded run's failure, again, in its container."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from harness.runs.reproduce import (
+    Reproduction,
+    attempt_sandbox,
+    choose_attempt,
+    locate_run,
+    replay_run,
+)
+from harness.runs.reproduce import reproduce as reproduce_attempt
+from harness.sandbox.engine import connect
+
+
+@click.command(name="reproduce")
+@click.argument("run")
+@click.option("--attempt", default=None,
+              help="A Coder attempt's label (coder/S1/a2) or index; default: the last failing.")
+@click.option("--shell", is_flag=True, help="Open a shell in the attempt's container instead.")
+@click.option("--replay", is_flag=True,
+              help="Re-run the whole pipeline from the recorded model exchanges (no vendor call).")
+@click.option("--repo", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="The repository, when the run was recorded elsewhere.")
+@click.option("--runs-dir", type=click.Path(path_type=Path, file_okay=False),
+              default=Path("runs"), show_default=True, help="Where to look up a run id.")
+def reproduce(*, run: str, attempt: str | None, shell: bool, replay: bool, repo: Path | None,
+              runs_dir: Path) -> None:
+    """Re-create RUN's failing attempt and re-run its tests; exit 0 when the failure
+    reproduces, 1 when it does not (flaky or environment-dependent)."""
+    console = Console(highlight=False)
+    run_dir, state = locate_run(run, runs_dir)
+    if replay:
+        _replay(console, run_dir, state, repo)
+        return
+    chosen = choose_attempt(state, attempt)
+    client = connect()
+    if shell:
+        with attempt_sandbox(client, run_dir, state, chosen, repo=repo) as (sandbox, note):
+            console.print(f"{chosen['label']} in {sandbox.container.short_id} ({note}); "
+                          "exit the shell to remove it")
+            subprocess.run(["docker", "exec", "-it", "-w", "/workspace",
+                            str(sandbox.container.id), "bash"], check=False)
+        return
+    result = reproduce_attempt(client, run_dir, state, chosen, repo=repo)
+    show(console, result)
+    raise SystemExit(0 if result.reproduced else 1)
+
+
+def show(console: Console, r: Reproduction) -> None:
+    table = Table(title=f"{r.label}: $ {r.command}")
+    table.add_column("")
+    table.add_column("the run saw")
+    table.add_column("now")
+    table.add_row("exit", r.then.exit, r.now.exit)
+    table.add_row("failing tests", "\n".join(r.then.failing) or "-",
+                  "\n".join(r.now.failing) or "-")
+    console.print(table)
+    console.print(f"image: {r.image_note}")
+    diff = r.first_difference()
+    console.print(f"first differing output: {diff}" if diff else "output: the same")
+    if r.reproduced:
+        console.print("[bold red]reproduced[/]: the failure happens again")
+    else:
+        console.print("[bold yellow]not reproduced[/]: the tests behave differently now — the "
+                      "failure is flaky or depends on the environment")
+
+
+def _replay(console: Console, run_dir: Path, state: dict[str, object], repo: Path | None
+            ) -> None:
+    result = replay_run(run_dir, state, repo=repo)
+    same = ((result.run_dir / "final.diff").read_bytes()
+            == (run_dir / "final.diff").read_bytes())
+    console.print(f"replay: {result.status} (recorded: {state['status']}); final diff "
+                  f"{'identical' if same else 'DIFFERENT'}; {result.run_dir}")
+    if result.status == "error":
+        console.print(f"[red]{result.detail}[/]")
+    raise SystemExit(0 if same and result.status == state["status"] else 1)
