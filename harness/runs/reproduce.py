@@ -31,6 +31,9 @@ from harness.sandbox.session import TicketSpec, ticket_sandbox
 from harness.sandbox.testreport import parse_test_output
 
 
+_TIMING = re.compile(r"\d+\.\d+")  # durations differ on every run; they are not a difference
+
+
 class RunNotFoundError(HarnessError, ValueError):
     """The run id or directory does not name a readable run."""
 
@@ -63,7 +66,7 @@ class Reproduction:
     def first_difference(self) -> str | None:
         then, now = self.then.output.splitlines(), self.now.output.splitlines()
         for n, (a, b) in enumerate(zip(then, now, strict=False), 1):
-            if a.strip() != b.strip():
+            if _TIMING.sub("<n>", a.strip()) != _TIMING.sub("<n>", b.strip()):
                 return f"line {n}:\n  then: {a}\n  now:  {b}"
         if len(then) != len(now):
             return f"then {len(then)} lines of output, now {len(now)}"
@@ -148,7 +151,8 @@ def recorded_test(run_dir: Path, attempt: dict[str, Any]) -> tuple[str, Seen]:
     text = (run_dir / str(last["output"])).read_text(encoding="utf-8")
     first, _, rest = text.partition("\n")
     summary, _, output = rest.partition("\n")
-    output = output.replace("--- stdout\n", "", 1).replace("\n--- stderr\n", "", 1)
+    stdout, _, stderr = output.removeprefix("--- stdout\n").partition("\n--- stderr\n")
+    output = stdout + stderr.removesuffix("\n")  # as the pipeline wrote it (record format)
     return first.removeprefix("$ "), Seen(_how(summary), tuple(last.get("failing") or ()),
                                           output)
 

@@ -50,7 +50,12 @@ def collect_garbage(client: docker.DockerClient) -> Collected:
             done.worktrees.append(str(worktree))
         if labels.get(LABEL_REPO):
             _prune(Path(labels[LABEL_REPO]))
-    pruned = client.images.prune(filters={"dangling": True, "label": HASH_LABEL})
+    try:
+        pruned = client.images.prune(filters={"dangling": True, "label": HASH_LABEL})
+    except docker.errors.APIError as exc:
+        if exc.status_code != 409:  # 409: another prune (a batch worker's) is running
+            raise
+        return done
     done.images = [d["Deleted"] for d in pruned.get("ImagesDeleted") or [] if "Deleted" in d]
     return done
 
