@@ -1,15 +1,45 @@
 """The ``claude`` subscription CLI (npm @anthropic-ai/claude-code), run inside the ticket's
-container because it executes its own tools."""
+container because it executes its own tools.
+
+One call is one whole ``claude -p`` session: the CLI runs its own tool loop on /workspace and
+the answer is its final result. The prompt and system prompt are staged as files in a private
+directory under /tmp (``claude_cli_command``); ``claude_cli_watch`` runs the session inside the
+container, online, and ends it early on a refused key, on a retry past the deadline, or at the
+deadline; ``claude_cli_result`` turns what it printed into the response or the error.
+"""
 
 from __future__ import annotations
 
+import os
+import time
 from typing import Annotated, Literal
 
 from pydantic import Field
 
 from harness.config.schema import ModelEntry, Tier
+from harness.errors import CliCrashError, VendorTimeoutError
+from harness.vendors import common
 from harness.vendors.anthropic_sdk import Effort, anthropic_control, anthropic_option_problems
 from harness.vendors.base import NativeControl, OptionProblem, Vendor, VendorOptions, concept
+from harness.vendors.claude_cli_command import (
+    Session,
+    claude_argv,
+    claude_env,
+    render_prompt,
+    stage_commands,
+    watch_command,
+)
+from harness.vendors.claude_cli_result import Call, ExecOutcome, outcome_response
+from harness.vendors.types import CommandRunner, ModelRequest, ModelResponse
+
+# The CLI needs about a second to start; with less than this left there is no point.
+MIN_SESSION_SECONDS = 2.0
+# What the watcher leaves between killing claude and the deadline: its cleanup, the exec's
+# return and the network detach, so the call itself ends by the deadline.
+EXIT_MARGIN = 0.5
+# The exec supervisor's own timeout is only a backstop for a watcher that fails to stop.
+BACKSTOP = 5.0
+STAGE_TIMEOUT = 30.0
 
 
 class ClaudeCliOptions(VendorOptions):
@@ -44,3 +74,46 @@ class ClaudeCliVendor(Vendor):
         return anthropic_option_problems(model_id, model, options.effort,
                                          options.max_thinking_tokens, effort_key="effort",
                                          budget_key="max_thinking_tokens")
+
+    def complete(self, request: ModelRequest, *, runner: CommandRunner | None = None
+                 ) -> ModelResponse:
+        if runner is None:
+            raise CliCrashError(self.name, "the claude CLI runs only inside the ticket's sandbox "
+                                "and no sandbox was given: a CLI vendor never runs on the host")
+        settings = request.settings
+        options = settings.options
+        assert isinstance(options, ClaudeCliOptions)
+        key = common.api_key(self.name, settings.api_key_env)  # before anything runs
+        base_url = settings.base_url or os.environ.get("ANTHROPIC_BASE_URL")
+        started = time.monotonic()
+        session = Session.new()
+        argv = claude_argv(request, options, session, self.name)
+        self._session_seconds(request)
+        self._stage(runner, request, session)
+        with runner.online():
+            seconds = self._session_seconds(request)
+            outcome: ExecOutcome = runner.exec(watch_command(argv, session, seconds),
+                                               timeout=seconds + BACKSTOP,
+                                               env=claude_env(request, session, key,
+                                                              base_url))
+        return outcome_response(outcome, Call(request, time.monotonic() - started, self.name))
+
+    def _session_seconds(self, request: ModelRequest) -> float:
+        """How long the watcher may let claude run: to just before the deadline."""
+        seconds = request.remaining() - EXIT_MARGIN
+        if seconds < MIN_SESSION_SECONDS:
+            raise VendorTimeoutError(self.name, f"{request.remaining():.1f}s left before the "
+                                     "stage deadline: too little to run the claude CLI")
+        return seconds
+
+    def _stage(self, runner: CommandRunner, request: ModelRequest, session: Session) -> None:
+        """Write the prompt files into the container (offline: no network needed)."""
+        files = {session.prompt: render_prompt(request.messages)}
+        if request.system:
+            files[session.system] = request.system
+        for cmd in stage_commands(session, files):
+            done: ExecOutcome = runner.exec(cmd, timeout=min(STAGE_TIMEOUT, request.remaining()))
+            if done.exit_code != 0 or done.timed_out:
+                raise CliCrashError(self.name, "could not write the prompt into the sandbox "
+                                    f"(exit {done.exit_code}): "
+                                    + common.redact(done.stderr.strip()[-400:]))
