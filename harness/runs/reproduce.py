@@ -30,7 +30,6 @@ from harness.sandbox.docker_sandbox import DockerSandbox
 from harness.sandbox.session import TicketSpec, ticket_sandbox
 from harness.sandbox.testreport import parse_test_output
 
-
 _TIMING = re.compile(r"\d+\.\d+")  # durations differ on every run; they are not a difference
 
 
