@@ -1,20 +1,55 @@
-"""The ``gemini`` CLI (npm @google/gemini-cli), run inside the ticket's container.
+"""The ``gemini`` CLI (npm @google/gemini-cli, pinned 0.61.0), run inside the ticket's container.
+
+One ``complete`` is one whole headless agent session: the CLI runs its own tools on /workspace
+and answers once. The session gets a private HOME under /tmp (settings.json, the system text as
+its global GEMINI.md), the prompt on stdin, and the key in the exec's environment only; at the
+end every process it started and every file it wrote outside /workspace are removed.
 
 The CLI has no reasoning flag; its settings.json ``modelConfigs`` pass a ``thinkingConfig``
-through to the API, so tiers map to that file rather than to a flag.
+through to the API, so tiers map to that file rather than to a flag (see gemini_cli_session).
+It has no schema flag either: ``output_schema`` is asked for in the prompt and the JSON is
+taken from the final answer. Its answer carries no finish reason and no tool calls (they ran
+inside), so every response is ``end_turn``.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import os
+import time
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field
 
-from harness.config.schema import ModelEntry, Tier
+from harness.config.catalog import packaged_catalog
+from harness.config.schema import ModelEntry, Price, Tier
+from harness.errors import VendorError, VendorTimeoutError
+from harness.vendors import common
 from harness.vendors.base import NativeControl, OptionProblem, Vendor, VendorOptions, concept
+from harness.vendors.gemini_cli_prompt import json_answer, prompt_text, system_file
+from harness.vendors.gemini_cli_result import CliAnswer, Reader
+from harness.vendors.gemini_cli_session import (
+    Session,
+    chat_attempts,
+    cli_settings,
+    gemini_command,
+    gemini_env,
+    stage_commands,
+    sweep_command,
+)
 from harness.vendors.google_sdk import ThinkingLevel, gemini_control, gemini_option_problems
+from harness.vendors.types import ModelResponse
+
+if TYPE_CHECKING:
+    from harness.vendors.types import CommandRunner, ModelRequest
 
 _SETTING = "settings.json thinkingConfig."
+# With an API key, 0.61.0 sends these models' requests to newer ones, whatever -m says (its
+# model resolution and a final model mapping both promote them; no setting turns that off).
+# The catalog has no price for the targets, so such a call is refused before it starts.
+SUBSTITUTED = {"gemini-3.5-flash": "gemini-3.8-flash", "gemini-3-flash": "gemini-3.8-flash",
+               "gemini-3.1-flash-lite": "gemini-3.5-flash-lite",
+               "gemini-3-pro-preview": "gemini-3.1-pro-preview"}
+HOUSEKEEPING_S = 30.0  # time limit of the execs that stage and sweep a session's files
 
 
 class GeminiCliOptions(VendorOptions):
@@ -50,3 +85,66 @@ class GeminiCliVendor(Vendor):
         return gemini_option_problems(model_id, model, options.thinking_level,
                                       options.thinking_budget, level_key="thinking_level",
                                       budget_key="thinking_budget")
+
+    def complete(self, request: ModelRequest, *, runner: CommandRunner | None = None
+                 ) -> ModelResponse:
+        if runner is None:
+            raise VendorError(self.name, "the gemini CLI runs only inside the ticket's sandbox "
+                              "(complete(request, runner=sandbox)), never on the host")
+        s = request.settings
+        if s.model_id in SUBSTITUTED:
+            raise VendorError(self.name, f"the pinned gemini CLI sends {s.model_id} requests to "
+                              f"{SUBSTITUTED[s.model_id]}, which the catalog cannot price; route "
+                              "this stage to the `google` vendor or pick another model")
+        started = time.monotonic()
+        names = tuple(dict.fromkeys((s.api_key_env, "GEMINI_API_KEY", "GOOGLE_API_KEY")))
+        key = common.api_key(self.name, names[0], *names[1:])
+        reader = Reader(self.name, key, next(n for n in names if os.environ.get(n) == key))
+        answer = self._session(request, runner, key, reader)
+        text = (json_answer(self.name, answer.text, request.output_schema)
+                if request.output_schema is not None else answer.text)
+        usage = answer.total()
+        return ModelResponse(text, (), "end_turn", usage, answer_cost(answer, request),
+                             time.monotonic() - started, _model(answer, s.model_id),
+                             answer.session_id)
+
+    def _session(self, request: ModelRequest, runner: CommandRunner, key: str,
+                 reader: Reader) -> CliAnswer:
+        """Stage the session's files, run the CLI online until the deadline, sweep."""
+        if request.remaining() < common.MIN_ATTEMPT_SECONDS:
+            raise reader.error(VendorTimeoutError, "the deadline passed before the CLI started")
+        session = Session.new()
+        settings = cli_settings(request, self.name, chat_attempts(request.remaining()))
+        files = session.files(settings, system_file(request.system), prompt_text(request))
+        base_url = request.settings.base_url or os.environ.get("GOOGLE_GEMINI_BASE_URL")
+        try:
+            for command in stage_commands(session, files):
+                staged = runner.exec(command, timeout=HOUSEKEEPING_S)
+                if not staged.ok:
+                    raise reader.error(VendorError, "could not write the session's files: "
+                                       + staged.summary() + " " + staged.stderr[-500:])
+            seconds = request.remaining()
+            with runner.online():
+                result = runner.exec(gemini_command(request, session), timeout=seconds,
+                                     env=gemini_env(session, key, base_url))
+        finally:
+            runner.exec(sweep_command(session), timeout=HOUSEKEEPING_S)
+        return reader.answer(result, seconds)
+
+
+def _model(answer: CliAnswer, asked: str) -> str:
+    """The model asked for, unless the CLI called only others (it would have substituted)."""
+    return asked if asked in answer.usage or not answer.usage else next(iter(answer.usage))
+
+
+def answer_cost(answer: CliAnswer, request: ModelRequest) -> float:
+    """Each model's tokens at its catalog price. The CLI calls other models for chores of its
+    own (context compression and loop detection in long sessions); a model the catalog does
+    not know is priced like the one asked for."""
+    s, catalog = request.settings, packaged_catalog()
+
+    def price(model: str) -> Price:
+        found = catalog.resolve(model) if model != s.model_id else None
+        return found[1].price if found else s.entry.price
+
+    return sum(usage.cost(price(model)) for model, usage in answer.usage.items())

@@ -1,0 +1,201 @@
+"""What the gemini-cli vendor runs in the container for one call: a private directory holding
+the session's HOME (settings.json, GEMINI.md) and prompt, the ``gemini`` command line and its
+environment, and the sweep that removes the directory and every process the session started.
+
+Facts about the pinned CLI (@google/gemini-cli 0.61.0) this relies on, read from its bundle:
+
+* ``GOOGLE_GEMINI_BASE_URL`` alone exits 41; ``security.auth.selectedType: gemini-api-key``
+  plus ``GEMINI_API_KEY`` authenticates. ``GEMINI_CLI_NO_RELAUNCH`` skips the re-exec of node
+  with a bigger heap (one process, about 0.8 s faster).
+* ``modelConfigs.customAliases`` named like the model replace the built-in preset for it: the
+  generateContentConfig there (``thinkingConfig``, ``maxOutputTokens``) is what is sent.
+* A request is tried up to ``general.maxAttempts`` times (at most 10) on 429, 5xx and failed
+  fetches, 5 s apart doubling to 30 s with +-30 % jitter (a longer RetryInfo delay wins); an
+  answer that is no valid stream (not JSON, empty, blocked) is asked for again up to
+  min(maxAttempts, 4) times, 1 s apart doubling. Other 4xx and a body cut off mid-stream are
+  not retried. A model in the CLI's own fallback chain (gemini-3-flash-preview) gets up to 10
+  tries whatever ``maxAttempts`` says: for it, only the deadline ends a fault that persists.
+* ``security.environmentVariableRedaction`` keeps ``*KEY*`` variables out of the commands the
+  agent runs; ``GEMINI_CLI_*`` variables always pass, which is how the sweep marker reaches them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shlex
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from harness.errors import VendorError
+from harness.vendors.types import ModelRequest
+
+# Under /tmp and never /workspace: /workspace is the host's run directory.
+SESSION_ROOT = "/tmp/harness-gemini"
+MARKER_VAR = "GEMINI_CLI_HARNESS_SESSION"
+# The whole exec request travels as one argv string (at most 128 KiB on Linux), so a large
+# prompt is written to the container in several execs of about this many base64 characters.
+STAGE_BUDGET = 96_000
+STAGE_SOURCE = """\
+import base64, os, sys
+for sub in ("home/.gemini", "tmp"):
+    os.makedirs(os.path.join(sys.argv[1], sub), mode=0o700, exist_ok=True)
+for path, data in zip(sys.argv[2::2], sys.argv[3::2]):
+    with open(path, "ab") as f:
+        f.write(base64.b64decode(data))
+"""
+# Kills what the session left (the agent's commands lead their own process groups, out of reach
+# of the exec's group kill), then removes the session's files.
+SWEEP_SOURCE = """\
+import os, shutil, signal, sys
+needle = sys.argv[1].encode()
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        with open("/proc/%s/environ" % pid, "rb") as f:
+            if needle in f.read() and int(pid) != os.getpid():
+                os.kill(int(pid), signal.SIGKILL)
+    except OSError:
+        continue
+shutil.rmtree(sys.argv[2], ignore_errors=True)
+"""
+GEMINI_API_URL = "https://generativelanguage.googleapis.com"  # the SDK's own default
+APPROVAL_DEFAULT = "yolo"  # the container is the boundary
+STARTUP_S = 3.0  # the CLI's start to its first request: about 1.5 s measured, with a margin
+# The CLI's built-in presets that a model's own preset extends (their sampling defaults).
+_FAMILY_PRESET = {"thinkingLevel": "chat-base-3", "thinkingBudget": "chat-base-2.5"}
+# The worst-case wait before each retry of a request (the CLI's backoff plus its jitter).
+RETRY_WAITS = (6.5, 13.0, 26.0, 39.0, 39.0, 39.0, 39.0, 39.0, 39.0)
+
+
+@dataclass(frozen=True)
+class Session:
+    """One call's private directory in the container."""
+
+    dir: str
+    token: str
+
+    @classmethod
+    def new(cls) -> Session:
+        token = uuid.uuid4().hex
+        return cls(f"{SESSION_ROOT}-{token[:12]}", token)
+
+    @property
+    def marker(self) -> str:
+        """What every process of the session has in its environment."""
+        return f"{MARKER_VAR}={self.token}"
+
+    @property
+    def home(self) -> str:
+        return f"{self.dir}/home"
+
+    @property
+    def prompt(self) -> str:
+        return f"{self.dir}/prompt.md"
+
+    @property
+    def settings(self) -> str:
+        return f"{self.home}/.gemini/settings.json"
+
+    def files(self, settings: Mapping[str, Any], system: str, prompt: str) -> dict[str, str]:
+        files = {self.settings: json.dumps(settings, indent=1), self.prompt: prompt}
+        if system:  # the global context file, loaded into the CLI's system instruction
+            files[f"{self.home}/.gemini/GEMINI.md"] = system
+        return files
+
+
+def chat_attempts(seconds: float) -> int:
+    """``general.maxAttempts``: the tries per request whose waits fit in ``seconds``, so that a
+    fault the CLI gives up on is reported before the deadline instead of being cut by it."""
+    budget, attempts = seconds - STARTUP_S, 1
+    for wait in RETRY_WAITS:
+        budget -= wait
+        if budget < 0:
+            break
+        attempts += 1
+    return attempts
+
+
+def cli_settings(request: ModelRequest, vendor: str, attempts: int) -> dict[str, Any]:
+    """The session's user settings.json. It holds no secret (the key is in the env only). A
+    repository's own .gemini/settings.json is merged over it: the CLI ranks only system
+    settings higher, and refuses a system settings file that root does not own."""
+    options: Any = request.settings.options
+    settings: dict[str, Any] = {
+        "security": {"auth": {"selectedType": "gemini-api-key"},
+                     "environmentVariableRedaction": {"enabled": True}},
+        "general": {"maxAttempts": attempts, "enableAutoUpdate": False,
+                    "enableAutoUpdateNotification": False},
+        "privacy": {"usageStatisticsEnabled": False},  # no telemetry to Google's servers
+        # The session's environment is the exec's: no variables from a repository's .env.
+        "advanced": {"ignoreLocalEnv": True},
+        "tools": {"sandbox": False},  # the container is the sandbox
+        "modelConfigs": {"customAliases": {request.settings.model_id: _alias(request, vendor)}},
+    }
+    if options.max_session_turns is not None:
+        settings["model"] = {"maxSessionTurns": options.max_session_turns}
+    return settings
+
+
+def _alias(request: ModelRequest, vendor: str) -> dict[str, Any]:
+    """The model's preset: the CLI's own chat defaults for its family, plus the attempt's
+    thinking control and output limit."""
+    s = request.settings
+    config: dict[str, Any] = {"maxOutputTokens": s.max_output_tokens}
+    base = "chat-base"
+    if s.control is not None:
+        setting = s.control.name.rpartition(".")[2]  # settings.json thinkingConfig.<setting>
+        if setting not in _FAMILY_PRESET:
+            raise VendorError(vendor, f"cannot pass the control `{s.control}` to the gemini CLI")
+        base = _FAMILY_PRESET[setting]
+        value = s.control.value
+        config["thinkingConfig"] = {setting: str(value).upper() if setting == "thinkingLevel"
+                                    else int(value)}
+    return {"extends": base, "modelConfig": {"model": s.model_id,
+                                             "generateContentConfig": config}}
+
+
+def stage_commands(session: Session, files: Mapping[str, str]) -> Iterator[list[str]]:
+    """The execs that create the session directory and write ``files`` (path -> text)."""
+    pieces: list[str] = []
+    size = 0
+    for path, text in files.items():
+        data = base64.b64encode(text.encode("utf-8")).decode("ascii")
+        for start in range(0, max(len(data), 1), STAGE_BUDGET):
+            chunk = data[start:start + STAGE_BUDGET]
+            if pieces and size + len(chunk) > STAGE_BUDGET:
+                yield ["python3", "-I", "-c", STAGE_SOURCE, session.dir, *pieces]
+                pieces, size = [], 0
+            pieces += [path, chunk]
+            size += len(chunk)
+    yield ["python3", "-I", "-c", STAGE_SOURCE, session.dir, *pieces]
+
+
+def gemini_command(request: ModelRequest, session: Session) -> list[str]:
+    """``gemini -p`` in headless JSON mode. The prompt comes on stdin (``-p ''`` adds nothing to
+    it): the CLI reads up to 8 MB there, where one argv string holds 128 KiB."""
+    options: Any = request.settings.options
+    argv = ["gemini", "-p", "", "-o", "json", "-m", request.settings.model_id,
+            "--approval-mode", options.approval_mode or APPROVAL_DEFAULT]
+    script = f'exec "$@" < {shlex.quote(session.prompt)}'
+    return ["sh", "-c", script, "sh", *argv]
+
+
+def gemini_env(session: Session, key: str, base_url: str | None) -> dict[str, str]:
+    """The environment of this exec only: nothing here is written to a file. The base URL is
+    always set, so that nothing in the workspace can point the key elsewhere."""
+    return {
+        "HOME": session.home,
+        "TMPDIR": f"{session.dir}/tmp",  # the CLI's error reports land here, then are swept
+        "GEMINI_API_KEY": key,
+        "GEMINI_CLI_TRUST_WORKSPACE": "true",
+        "GEMINI_CLI_NO_RELAUNCH": "true",
+        "NO_COLOR": "1",
+        MARKER_VAR: session.token,
+        "GOOGLE_GEMINI_BASE_URL": base_url or GEMINI_API_URL,
+    }
+
+
+def sweep_command(session: Session) -> list[str]:
+    return ["python3", "-I", "-c", SWEEP_SOURCE, session.marker, session.dir]
