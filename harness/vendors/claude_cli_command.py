@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.errors import VendorError
+from harness.vendors.cli_mcp import claude_mcp_config
 from harness.vendors.types import Message, ModelRequest
 
 if TYPE_CHECKING:  # claude_cli imports this module
@@ -126,6 +127,9 @@ def claude_argv(request: ModelRequest, options: ClaudeCliOptions, session: Sessi
         argv += ["--append-system-prompt-file", session.system]
     if request.output_schema is not None:
         argv += ["--json-schema", json.dumps(dict(request.output_schema))]
+    if request.mcp_servers:  # only the stage's servers, none from the user's settings
+        argv += ["--mcp-config", json.dumps(claude_mcp_config(request.mcp_servers)),
+                 "--strict-mcp-config"]
     return argv
 
 

@@ -428,3 +428,50 @@ def test_never_on_the_host(server: LoopbackServer, plan: RunPlan) -> None:
     with pytest.raises(CliCrashError, match="never runs on the host"):
         ask(coder(plan), None)
     assert server.requests == []
+
+
+# ---- MCP ---------------------------------------------------------------------------------------
+
+# A stdio MCP server in the standard library only: the container has python3, not the mcp SDK.
+MCP_SERVER = """\
+import json, sys
+def send(i, result):
+    sys.stdout.write(json.dumps({"jsonrpc": "2.0", "id": i, "result": result}) + "\\n")
+    sys.stdout.flush()
+TOOL = {"name": "lookup_symbol", "description": "Where a symbol is defined",
+        "inputSchema": {"type": "object", "properties": {"name": {"type": "string"}},
+                        "required": ["name"]}}
+for line in sys.stdin:
+    msg = json.loads(line)
+    method, i = msg.get("method"), msg.get("id")
+    if method == "initialize":
+        send(i, {"protocolVersion": msg["params"]["protocolVersion"],
+                 "capabilities": {"tools": {}}, "serverInfo": {"name": "symbols", "version": "1"}})
+    elif method == "tools/list":
+        send(i, {"tools": [TOOL]})
+    elif method == "tools/call":
+        where = {"greet": "src/greet.js"}.get(msg["params"]["arguments"]["name"], "unknown")
+        send(i, {"content": [{"type": "text", "text": where}]})
+    elif i is not None:
+        send(i, {})
+"""
+
+
+def test_the_stage_mcp_servers_reach_the_cli(server: LoopbackServer, plan: RunPlan,
+                                             sandbox: DockerSandbox) -> None:
+    from harness.config.schema import McpServerConfig  # noqa: PLC0415
+
+    sandbox.write_file("tools/mcp_symbols.py", MCP_SERVER)
+    symbols = McpServerConfig(name="symbols",
+                              command=["python3", "/workspace/tools/mcp_symbols.py"])
+    server.queue(tool_use("mcp__symbols__lookup_symbol", {"name": "greet"}),
+                 text("greet lives in src/greet.js"))
+    answer = ask(coder(plan), sandbox, mcp_servers=(symbols,))
+    assert answer.text == "greet lives in src/greet.js"
+    first, second = bodies(server)
+    # The CLI defers MCP tools (a placeholder plus their names in the prompt); the call still
+    # reaches the server started from the stage's config, and its answer comes back.
+    assert "mcp__symbols__lookup_symbol" in json.dumps(first)
+    (result,) = tool_results(second)
+    assert not result.get("is_error"), result
+    assert "src/greet.js" in json.dumps(result["content"])
