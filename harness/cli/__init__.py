@@ -35,6 +35,7 @@ class _Harness(click.Group):
                                       "gc": "harness.cli.sandbox_cmds:gc",
                                       "run": "harness.cli.run_cmds:run",
                                       "demo": "harness.cli.run_cmds:demo",
+                                      "report": "harness.cli.report_cmds:report",
                                       "batch": "harness.cli.batch_cmds:batch",
                                       "reproduce": "harness.cli.reproduce_cmds:reproduce"}
 
