@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, create_model
 
+from harness.calibration.ceilings import Ceilings, RamblingStopped
+from harness.calibration.model import Shape
 from harness.config.schema import SandboxConfig
 from harness.pipeline.agent import AgentOutcome, AgentTask, AttemptEnv, run_attempt
 from harness.pipeline.events import AttemptRecord, Meter, Recorder, UsageRecord
@@ -91,12 +93,16 @@ class Pipeline:
     recorder: Recorder
     conventions: str | None = None
     mcp: dict[str, McpHub] = field(default_factory=dict)  # by stage role
+    ceilings: Ceilings | None = None  # calibrated cap and rambling checks (harness.calibration)
     manifest: Manifest | None = None
     decomposition: Decomposition | None = None
     briefs: dict[str, str] = field(default_factory=dict)
     last_failure: str = ""
     diagnoses: list[Diagnosis] = field(default_factory=list)
     _debugger_calls: int = 0
+    _rounds: dict[str, int] = field(default_factory=dict)  # ladder walks per label prefix
+    _spent: dict[str, int] = field(default_factory=dict)  # tokens by stage, for rambling
+    _rambling: list[dict[str, Any]] = field(default_factory=list)
 
     def run(self) -> Ending:
         """Raises only ``RunStopped`` (a cap) and ``SandboxError``."""
@@ -123,8 +129,9 @@ class Pipeline:
     def _plan(self) -> None:
         stage = self.plan.stages["planner"]
         brief = self.briefs.pop("planner", None)
+        prefix = self._round("planner")
         for attempt in stage.attempts:
-            label = f"planner/a{attempt.number}"
+            label = f"{prefix}/a{attempt.number}"
             out = self._attempt(stage, attempt, label, PLANNER_ROLE,
                                 planner_prompt(self.ticket, brief))
             problems = self._manifest_problems(out)
@@ -150,6 +157,34 @@ class Pipeline:
         self.recorder.update(manifest=manifest.model_dump(),
                              decomposition=self.decomposition.as_dict())
         self.recorder.event("decomposition", **self.decomposition.as_dict())
+        if self.ceilings is not None:  # the cap now follows this decomposition (re-plans too)
+            decision = self.ceilings.cap(self._shape())
+            self.meter.limit(decision.cap if decision.source == "calibrated" else None,
+                             decision.note)
+            self.recorder.update(calibration={**self.ceilings.start(), **decision.as_dict()})
+            self.recorder.event("ceiling", **decision.as_dict())
+
+    def _shape(self) -> Shape:
+        assert self.decomposition is not None
+        return Shape.of(self.decomposition.as_dict())
+
+    def _watch(self, role: str, tokens: int) -> None:
+        """After each attempt: the calibrated cap (it may have dropped below what is spent)
+        and, once per stage, whether the stage is rambling."""
+        self._spent[role] = self._spent.get(role, 0) + tokens
+        if self.ceilings is None or self.decomposition is None:
+            return
+        self.meter.check()
+        if any(r["stage"] == role for r in self._rambling):
+            return
+        found = self.ceilings.rambling(role, self._spent[role], self._shape())
+        if found is None:
+            return
+        self._rambling.append(found.as_dict())
+        self.recorder.update(rambling=list(self._rambling))
+        self.recorder.event("rambling", **found.as_dict(), message=found.message())
+        if found.action == "stop":
+            raise RamblingStopped(found)
 
     def _code_all(self) -> None:
         assert self.manifest is not None
@@ -164,8 +199,9 @@ class Pipeline:
         assert self.manifest is not None
         stage = self.plan.stages["coder"]
         feedback: str | None = None
+        prefix = self._round(f"coder/{sub.id}")
         for attempt in stage.attempts:
-            label = f"coder/{sub.id}/a{attempt.number}"
+            label = f"{prefix}/a{attempt.number}"
             prompt = coder_prompt(self.ticket, self.manifest, sub, brief=brief, feedback=feedback)
             out = self._attempt(stage, attempt, label, CODER_ROLE, prompt)
             runs = self._tests(label, full_suite) if out.outcome == "done" else []
@@ -256,6 +292,13 @@ class Pipeline:
 
     # -- attempts ------------------------------------------------------------------------------
 
+    def _round(self, prefix: str) -> str:
+        """A label prefix unique in the run: a second walk of the same ladder (a re-plan, a
+        fresh Coder round after routing or review) is ``…/r2``."""
+        self._rounds[prefix] = self._rounds.get(prefix, 0) + 1
+        n = self._rounds[prefix]
+        return prefix if n == 1 else f"{prefix}/r{n}"
+
     def _attempt(self, stage: StagePlan, attempt: Attempt, label: str, role: Role,
                  prompt: str) -> AgentOutcome:
         task = AgentTask(stage.role, label, attempt, role.system, prompt, role.box, role.result,
@@ -276,6 +319,7 @@ class Pipeline:
         self.recorder.attempt(record)
         self.recorder.event("attempt_end", stage=stage.role, attempt=attempt.number,
                             outcome=outcome, tokens=out.usage.total, cost_usd=out.cost_usd)
+        self._watch(stage.role, out.usage.total)
 
 
 def _failure(out: AgentOutcome) -> str:
