@@ -150,21 +150,24 @@ def _loop(task: AgentTask, env: AttemptEnv, deadline: float, out: AgentOutcome) 
 
 
 def _cli(task: AgentTask, env: AttemptEnv, deadline: float, out: AgentOutcome) -> None:
-    schema = task.result_model.model_json_schema()
-    prompt = (f"{task.prompt}\n\nWhen you are done, answer with one JSON object matching this "
-              f"schema and nothing else:\n{json.dumps(schema)}")
+    """One CLI session. A stage whose result is its work (the Coder) just ends with a summary;
+    the others must answer with JSON matching their result schema."""
+    schema = None if task.text_is_result else task.result_model.model_json_schema()
+    prompt = task.prompt if schema is None else (
+        f"{task.prompt}\n\nWhen you are done, answer with one JSON object matching this "
+        f"schema and nothing else:\n{json.dumps(schema)}")
     request = ModelRequest(task.attempt.settings(), task.system, (Message("user", prompt),),
                            deadline, output_schema=schema, mcp_servers=task.mcp_servers)
     response = _call(task, env, request, out)
     out.text = response.text
+    if schema is None:
+        out.outcome, out.result = "done", _text_result(task, response.text or "(no summary)")
+        return
     try:
         out.result = task.result_model.model_validate(_json_in(response.text))
         out.outcome = "done"
     except (ValidationError, ValueError) as exc:
-        if task.text_is_result and response.text.strip():
-            out.outcome, out.result = "done", _text_result(task, response.text)
-        else:
-            out.outcome, out.detail = "no_result", f"the answer is not a valid result: {exc}"
+        out.outcome, out.detail = "no_result", f"the answer is not a valid result: {exc}"
 
 
 def _text_result(task: AgentTask, text: str) -> BaseModel:

@@ -129,14 +129,16 @@ class DockerSandbox(Sandbox):
     def exec(self, cmd: str | Sequence[str], *, timeout: float | None = None,
              env: Mapping[str, str] | None = None, workdir: str = WORKDIR) -> ExecResult:
         limit = timeout if timeout is not None else self.cfg.exec_timeout
+        # The environment goes to docker exec, not into the request: the request is the
+        # supervisor's command line, which any process in the container can read.
         request = json.dumps({"cmd": cmd if isinstance(cmd, str) else list(cmd),
                               "timeout": limit, "limit": self.cfg.output_limit,
-                              "env": dict(env or {}), "cwd": workdir})
+                              "cwd": workdir})
         api = self.client.api
         started = time.monotonic()
         try:
             exec_id = api.exec_create(self.container.id, ["python3", SUPERVISOR, request],
-                                      workdir=WORKDIR)["Id"]
+                                      workdir=WORKDIR, environment=dict(env or {}))["Id"]
             api.timeout = int(limit + HOST_SLACK)
             out, err = api.exec_start(exec_id, demux=True)
         except (docker.errors.APIError, requests.exceptions.RequestException) as exc:

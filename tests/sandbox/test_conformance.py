@@ -48,6 +48,16 @@ def test_env_and_workdir(sandbox: Sandbox) -> None:
     assert r.stdout == "hi\n/workspace/src\n"
 
 
+def test_env_values_are_not_on_any_command_line(sandbox: Sandbox) -> None:
+    secret = "value-that-must-not-show-" + "x" * 8
+    script = ("import os\nfor p in filter(str.isdigit, os.listdir('/proc')):\n"
+              "    try: print(open(f'/proc/{p}/cmdline').read())\n    except OSError: pass")
+    r = sandbox.exec(["python3", "-c", script], env={"TOKEN": secret})
+    assert r.ok, r.stderr
+    assert "python3" in r.stdout  # the listing saw the command lines
+    assert secret not in r.stdout
+
+
 def test_missing_program_is_a_result_not_an_error(sandbox: Sandbox) -> None:
     r = sandbox.exec(["no-such-program"])
     assert r.exit_code == 127

@@ -1,0 +1,60 @@
+"""The pipeline with the real claude CLI inside the ticket's container: the Planner's manifest
+comes back through --json-schema, the Coder edits /workspace with the CLI's own tools, and the
+harness's tests judge the result."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+
+import docker
+import pytest
+
+from harness.testing.anthropic_server import AnthropicHandler, text, tool_use
+from harness.testing.loopback import LoopbackServer, bridge_gateway
+from tests.pipeline.conftest import FIXED, MANIFEST, Outcome
+
+KEY = "sk-ant-test-" + "pipeline0cli" * 2
+
+
+@pytest.fixture
+def server(client: docker.DockerClient, monkeypatch: pytest.MonkeyPatch
+           ) -> Iterator[LoopbackServer]:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
+    with LoopbackServer(AnthropicHandler, host=bridge_gateway(client)) as srv:
+        yield srv
+
+
+def stages(url: str) -> str:
+    return f"""\
+planner: {{vendor: claude-cli, model: sonnet, timeout: 120s, base_url: "{url}"}}
+coder: {{vendor: claude-cli, model: sonnet, timeout: 120s, base_url: "{url}"}}
+sandbox:
+  image: harness-sandbox:clis
+  install_clis: true
+  network: cli-only
+  test_command: node --test test/*.test.js  # node 22 takes files, not a directory
+"""
+
+
+def test_claude_cli_stages_resolve_a_ticket(run: Callable[..., Outcome],
+                                            server: LoopbackServer) -> None:
+    server.queue(
+        tool_use("StructuredOutput", MANIFEST),  # the Planner's --json-schema answer
+        tool_use("Read", {"file_path": "/workspace/src/slug.js"}),
+        tool_use("Write", {"file_path": "/workspace/src/slug.js", "content": FIXED},
+                 call_id="toolu_02"),
+        text("slugify now trims dashes"))
+    out = run(stages(server.url))
+    assert out.result.status == "resolved", out.result.detail
+    assert out.outcomes() == ["accepted", "passed"]
+    assert out.state["manifest"]["sub_tickets"][0]["id"] == "S1"
+    assert "replace(/^-+|-+$/g" in out.result.patch.read_text()
+    planner_body = next(server.posts()).body
+    assert any(t["name"] == "StructuredOutput" for t in planner_body["tools"])
+    for path in out.result.run_dir.rglob("*"):
+        if path.is_file():
+            assert KEY not in path.read_text(errors="replace")
+    sent = json.dumps([r.body for r in server.posts()])
+    assert "trim dashes in slugify" in sent  # the Coder's prompt carried the sub-ticket
