@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import VendorError
+from harness.vendors.cli_mcp import gemini_mcp_servers
 from harness.vendors.types import ModelRequest
 
 # Under /tmp and never /workspace: /workspace is the host's run directory.
@@ -135,6 +136,8 @@ def cli_settings(request: ModelRequest, vendor: str, attempts: int) -> dict[str,
     }
     if options.max_session_turns is not None:
         settings["model"] = {"maxSessionTurns": options.max_session_turns}
+    if request.mcp_servers:
+        settings["mcpServers"] = gemini_mcp_servers(request.mcp_servers)
     return settings
 
 

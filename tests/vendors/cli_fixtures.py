@@ -20,6 +20,7 @@ from harness.testing.loopback import bridge_gateway
 from tests.sandbox.conftest import make_repo
 
 ROOT = Path(__file__).resolve().parents[2]
+MCP_STDIO_SERVER = Path(__file__).with_name("mcp_stdio_server.py")
 CLI_CFG = SandboxConfig(image="harness-sandbox:clis", install_clis=True, memory="2g",
                         pids_limit=512, exec_timeout="120s")
 

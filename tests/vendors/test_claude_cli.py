@@ -32,7 +32,13 @@ from harness.stages import Attempt, RunPlan, load_plan
 from harness.testing.anthropic_server import AnthropicHandler, status, text, tool_use
 from harness.testing.loopback import LoopbackServer, Reply
 from harness.vendors.types import Message, ModelRequest, ModelResponse, ToolCall, ToolResult
-from tests.vendors.cli_fixtures import cli_image, cli_sandbox, docker_client, gateway  # noqa: F401
+from tests.vendors.cli_fixtures import (  # noqa: F401 - fixtures
+    MCP_STDIO_SERVER,
+    cli_image,
+    cli_sandbox,
+    docker_client,
+    gateway,
+)
 
 KEY = "sk-ant-test-0123456789abcdef"
 GREET = 'exports.greet = (n) => "hello " + n;'
@@ -432,36 +438,13 @@ def test_never_on_the_host(server: LoopbackServer, plan: RunPlan) -> None:
 
 # ---- MCP ---------------------------------------------------------------------------------------
 
-# A stdio MCP server in the standard library only: the container has python3, not the mcp SDK.
-MCP_SERVER = """\
-import json, sys
-def send(i, result):
-    sys.stdout.write(json.dumps({"jsonrpc": "2.0", "id": i, "result": result}) + "\\n")
-    sys.stdout.flush()
-TOOL = {"name": "lookup_symbol", "description": "Where a symbol is defined",
-        "inputSchema": {"type": "object", "properties": {"name": {"type": "string"}},
-                        "required": ["name"]}}
-for line in sys.stdin:
-    msg = json.loads(line)
-    method, i = msg.get("method"), msg.get("id")
-    if method == "initialize":
-        send(i, {"protocolVersion": msg["params"]["protocolVersion"],
-                 "capabilities": {"tools": {}}, "serverInfo": {"name": "symbols", "version": "1"}})
-    elif method == "tools/list":
-        send(i, {"tools": [TOOL]})
-    elif method == "tools/call":
-        where = {"greet": "src/greet.js"}.get(msg["params"]["arguments"]["name"], "unknown")
-        send(i, {"content": [{"type": "text", "text": where}]})
-    elif i is not None:
-        send(i, {})
-"""
 
 
 def test_the_stage_mcp_servers_reach_the_cli(server: LoopbackServer, plan: RunPlan,
                                              sandbox: DockerSandbox) -> None:
     from harness.config.schema import McpServerConfig  # noqa: PLC0415
 
-    sandbox.write_file("tools/mcp_symbols.py", MCP_SERVER)
+    sandbox.write_file("tools/mcp_symbols.py", MCP_STDIO_SERVER.read_text())
     symbols = McpServerConfig(name="symbols",
                               command=["python3", "/workspace/tools/mcp_symbols.py"])
     server.queue(tool_use("mcp__symbols__lookup_symbol", {"name": "greet"}),

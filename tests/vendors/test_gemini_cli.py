@@ -29,6 +29,7 @@ from harness.sandbox.docker_sandbox import DockerSandbox
 from harness.stages import Attempt, load_plan
 from harness.testing.gemini_server import (
     GeminiHandler,
+    function_declarations,
     generation_config,
     parts_of,
     pick,
@@ -415,3 +416,26 @@ def test_other_models_the_cli_calls_are_priced_as_themselves(
 def test_runner_none_is_refused(attempts: dict[str, tuple[Attempt, ...]]) -> None:
     with pytest.raises(VendorError, match="only inside the ticket's sandbox"):
         call(attempts["coder"][0], None)
+
+
+# -- MCP ----------------------------------------------------------------------------------------
+
+
+def test_the_stage_mcp_servers_reach_the_cli(srv: LoopbackServer, sandbox: DockerSandbox,
+                                             attempts: dict[str, tuple[Attempt, ...]]) -> None:
+    from harness.config.schema import McpServerConfig  # noqa: PLC0415
+    from tests.vendors.cli_fixtures import MCP_STDIO_SERVER  # noqa: PLC0415
+
+    sandbox.write_file("tools/mcp_symbols.py", MCP_STDIO_SERVER.read_text())
+    symbols = McpServerConfig(name="symbols",
+                              command=["python3", "/workspace/tools/mcp_symbols.py"])
+    srv.queue(Reply("function_call", {"calls": [{"name": "mcp_symbols_lookup_symbol",
+                                                 "args": {"name": "greet"}}]}),
+              Reply("text", {"text": "greet lives in src/greet.js"}))
+    got = call(attempts["coder"][0], sandbox, mcp_servers=(symbols,))
+    assert got.text == "greet lives in src/greet.js"
+    ask, answer = posts(srv)
+    # The CLI names a server's tools mcp_<server>_<tool>.
+    assert "mcp_symbols_lookup_symbol" in {d["name"] for d in function_declarations(ask.body)}
+    ((_, result),) = parts_of(answer.body, "functionResponse")
+    assert "src/greet.js" in json.dumps(result)
