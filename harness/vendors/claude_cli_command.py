@@ -3,7 +3,6 @@ line and its environment, all derived from one ``ModelRequest``."""
 
 from __future__ import annotations
 
-import base64
 import json
 import uuid
 from collections.abc import Iterator, Mapping
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.errors import VendorError
+from harness.vendors import cli_session
 from harness.vendors.cli_mcp import claude_mcp_config
 from harness.vendors.types import Message, ModelRequest
 
@@ -20,18 +20,6 @@ if TYPE_CHECKING:  # claude_cli imports this module
 
 # Sent as ``python3 -I -c`` source: the container has Python (the exec supervisor needs it).
 WATCH_SOURCE = Path(__file__).with_name("claude_cli_watch.py").read_text(encoding="utf-8")
-# Makes the session directory and appends base64 chunks to files: argv is DIR, PATH B64 pairs.
-STAGE_SOURCE = """\
-import base64, os, sys
-for sub in ("", "home", "config", "tmp"):
-    os.makedirs(os.path.join(sys.argv[1], sub), mode=0o700, exist_ok=True)
-for path, data in zip(sys.argv[2::2], sys.argv[3::2]):
-    with open(path, "ab") as f:
-        f.write(base64.b64decode(data))
-"""
-# The whole exec request travels as one argv string (at most 128 KiB on Linux), so a large
-# prompt is written to the container in several execs of about this many base64 characters.
-STAGE_BUDGET = 96_000
 # Under /tmp and never /workspace: /workspace is the host's run directory, and the CLI's config
 # dir is where it could remember a key.
 SESSION_ROOT = "/tmp/harness-claude"
@@ -62,49 +50,16 @@ class Session:
         return f"{self.dir}/system.txt"
 
 
+SUBDIRS = ("home", "config", "tmp")
+
+
 def stage_commands(session: Session, files: Mapping[str, str]) -> Iterator[list[str]]:
-    """The execs that create the session directory and write ``files`` (path -> text) into it.
-    Always at least one, so the directory exists even for an empty prompt."""
-    pieces: list[str] = []
-    size = 0
-    for path, text in files.items():
-        data = base64.b64encode(text.encode("utf-8")).decode("ascii")
-        for start in range(0, max(len(data), 1), STAGE_BUDGET):
-            chunk = data[start:start + STAGE_BUDGET]
-            if pieces and size + len(chunk) > STAGE_BUDGET:
-                yield ["python3", "-I", "-c", STAGE_SOURCE, session.dir, *pieces]
-                pieces, size = [], 0
-            pieces += [path, chunk]
-            size += len(chunk)
-    yield ["python3", "-I", "-c", STAGE_SOURCE, session.dir, *pieces]
+    """The execs that create the session directory and write ``files`` into it."""
+    return cli_session.stage_commands(session.dir, SUBDIRS, files)
 
 
 def render_prompt(messages: tuple[Message, ...]) -> str:
-    """The conversation as one prompt: earlier turns as a transcript, then the last user turn.
-
-    The CLI starts a fresh session per call, so the only way to give it the turns before is
-    as text; its own tools and their results inside the session are its business."""
-    if not messages:
-        return ""
-    *earlier, last = messages
-    if last.role != "user":
-        earlier, last = [*earlier, last], Message("user", "Continue from where you left off.")
-    current = _turn_body(last)
-    if not earlier:
-        return current
-    transcript = "\n".join(f'<turn role="{m.role}">\n{_turn_body(m)}\n</turn>' for m in earlier)
-    return ("The conversation so far, oldest turn first:\n<conversation>\n" + transcript
-            + "\n</conversation>\n\nThe current request:\n" + current)
-
-
-def _turn_body(message: Message) -> str:
-    parts = [f"[result of tool call {r.call_id}{' (error)' if r.is_error else ''}]\n{r.content}"
-             for r in message.tool_results]
-    if message.text:
-        parts.append(message.text)
-    parts += [f"[tool call {c.id}: {c.name} {json.dumps(dict(c.arguments), sort_keys=True)}]"
-              for c in message.tool_calls]
-    return "\n".join(parts)
+    return cli_session.render_transcript(messages)
 
 
 def claude_argv(request: ModelRequest, options: ClaudeCliOptions, session: Session,

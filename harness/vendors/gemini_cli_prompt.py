@@ -18,7 +18,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from harness.errors import MalformedResponseError
-from harness.vendors.types import Message, ModelRequest
+from harness.vendors.cli_session import render_transcript
+from harness.vendors.types import ModelRequest
 
 # GEMINI.md supports ``@path`` imports: an ``@`` at the start of a word, followed by a letter,
 # ``.`` or ``/``, is replaced by that file's content or by an "Import failed" comment. Code spans
@@ -42,7 +43,7 @@ def system_file(system: str) -> str:
 
 def prompt_text(request: ModelRequest) -> str:
     """The conversation as one prompt, plus the JSON instruction when a schema is asked for."""
-    prompt = _conversation(request.messages)
+    prompt = render_transcript(request.messages)
     schema = request.output_schema
     if schema is not None and json.dumps(dict(schema)) not in prompt:
         prompt += ("\n\nWhen you are done, answer with one JSON object matching this JSON "
@@ -51,30 +52,6 @@ def prompt_text(request: ModelRequest) -> str:
     if prompt.startswith("/") and not prompt.startswith(("//", "/*")):
         prompt = "Request:\n" + prompt
     return prompt
-
-
-def _conversation(messages: tuple[Message, ...]) -> str:
-    if not messages:
-        return ""
-    *earlier, last = messages
-    if last.role != "user":
-        earlier, last = [*earlier, last], Message("user", "Continue from where you left off.")
-    current = _body(last)
-    if not earlier:
-        return current
-    turns = "\n".join(f'<turn role="{m.role}">\n{_body(m)}\n</turn>' for m in earlier)
-    return ("The conversation so far, oldest turn first:\n<conversation>\n" + turns
-            + "\n</conversation>\n\nThe current request:\n" + current)
-
-
-def _body(message: Message) -> str:
-    parts = [f"[result of tool call {r.call_id}{' (error)' if r.is_error else ''}]\n{r.content}"
-             for r in message.tool_results]
-    if message.text:
-        parts.append(message.text)
-    parts += [f"[tool call {c.id}: {c.name} {json.dumps(dict(c.arguments), sort_keys=True)}]"
-              for c in message.tool_calls]
-    return "\n".join(parts)
 
 
 def json_answer(vendor: str, text: str, schema: Mapping[str, Any]) -> str:

@@ -21,7 +21,6 @@ Facts about the pinned CLI (@google/gemini-cli 0.61.0) this relies on, read from
 
 from __future__ import annotations
 
-import base64
 import json
 import shlex
 import uuid
@@ -30,23 +29,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import VendorError
+from harness.vendors import cli_session
 from harness.vendors.cli_mcp import gemini_mcp_servers
 from harness.vendors.types import ModelRequest
 
 # Under /tmp and never /workspace: /workspace is the host's run directory.
 SESSION_ROOT = "/tmp/harness-gemini"
 MARKER_VAR = "GEMINI_CLI_HARNESS_SESSION"
-# The whole exec request travels as one argv string (at most 128 KiB on Linux), so a large
-# prompt is written to the container in several execs of about this many base64 characters.
-STAGE_BUDGET = 96_000
-STAGE_SOURCE = """\
-import base64, os, sys
-for sub in ("home/.gemini", "tmp"):
-    os.makedirs(os.path.join(sys.argv[1], sub), mode=0o700, exist_ok=True)
-for path, data in zip(sys.argv[2::2], sys.argv[3::2]):
-    with open(path, "ab") as f:
-        f.write(base64.b64decode(data))
-"""
 # Kills what the session left (the agent's commands lead their own process groups, out of reach
 # of the exec's group kill), then removes the session's files.
 SWEEP_SOURCE = """\
@@ -159,20 +148,12 @@ def _alias(request: ModelRequest, vendor: str) -> dict[str, Any]:
                                              "generateContentConfig": config}}
 
 
+SUBDIRS = ("home/.gemini", "tmp")
+
+
 def stage_commands(session: Session, files: Mapping[str, str]) -> Iterator[list[str]]:
     """The execs that create the session directory and write ``files`` (path -> text)."""
-    pieces: list[str] = []
-    size = 0
-    for path, text in files.items():
-        data = base64.b64encode(text.encode("utf-8")).decode("ascii")
-        for start in range(0, max(len(data), 1), STAGE_BUDGET):
-            chunk = data[start:start + STAGE_BUDGET]
-            if pieces and size + len(chunk) > STAGE_BUDGET:
-                yield ["python3", "-I", "-c", STAGE_SOURCE, session.dir, *pieces]
-                pieces, size = [], 0
-            pieces += [path, chunk]
-            size += len(chunk)
-    yield ["python3", "-I", "-c", STAGE_SOURCE, session.dir, *pieces]
+    return cli_session.stage_commands(session.dir, SUBDIRS, files)
 
 
 def gemini_command(request: ModelRequest, session: Session) -> list[str]:
