@@ -37,7 +37,8 @@ class _Harness(click.Group):
                                       "demo": "harness.cli.run_cmds:demo",
                                       "report": "harness.cli.report_cmds:report",
                                       "batch": "harness.cli.batch_cmds:batch",
-                                      "reproduce": "harness.cli.reproduce_cmds:reproduce"}
+                                      "reproduce": "harness.cli.reproduce_cmds:reproduce",
+                                      "worker": "harness.cli.worker_cmds:worker"}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self.lazy])

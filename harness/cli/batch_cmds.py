@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from harness.runs.batch import PREDICTIONS, RESULTS, BatchSpec, BatchState, run_batch
+from harness.runs.batch import PREDICTIONS, RESULTS, BatchSpec, BatchState, Engine, run_batch
 from harness.runs.tickets import load_ticket_list
 from harness.stages import load_plan
 
@@ -31,8 +31,14 @@ _DONE_OK = "resolved"
               help="Start no new ticket once the batch has spent this much.")
 @click.option("--token-cap", type=click.IntRange(min=1), default=None,
               help="Start no new ticket once the batch has used this many tokens.")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local",
+              show_default=True, help="ray: spread tickets over a Ray cluster's nodes "
+              "(docs/scale-out.md); each node then runs as many as its slots, not --workers.")
+@click.option("--ray-address", default=None, metavar="ADDR",
+              help="The Ray cluster (default: the one this machine belongs to).")
 def batch(*, tickets: Path, repo: Path, workers: int, config_path: Path, runs_dir: Path,
-          redo: bool, cost_cap_usd: float | None, token_cap: int | None) -> None:
+          redo: bool, cost_cap_usd: float | None, token_cap: int | None, engine: str,
+          ray_address: str | None) -> None:
     """Run TICKETS (a directory of ticket files, a YAML list, or JSONL — SWE-bench rows too).
 
     Running the same command again resumes: finished tickets are skipped. Exit 0 when every
@@ -51,7 +57,7 @@ def batch(*, tickets: Path, repo: Path, workers: int, config_path: Path, runs_di
             bar.update(task, completed=len(state.done), detail=(
                 f"running {len(state.running)}  failed {failed}  ${state.cost_usd:.4f}"))
 
-        state = run_batch(spec, on_change=show)
+        state = run_batch(spec, on_change=show, engine=_engine(engine, ray_address))
         show(state)
     console.print(summary_table(state))
     resolved = sum(1 for r in state.done if r["status"] == _DONE_OK)
@@ -62,8 +68,22 @@ def batch(*, tickets: Path, repo: Path, workers: int, config_path: Path, runs_di
     if state.not_started:
         console.print(f"[yellow]batch cap reached: not started: {', '.join(state.not_started)}"
                       "[/] — run the same command again with a higher cap to finish")
+    if state.lost:
+        console.print(f"[yellow]lost (their nodes failed past the retries): "
+                      f"{', '.join(state.lost)}[/] — run the same command again to finish")
     console.print(f"results: {runs_dir / RESULTS}\npredictions: {runs_dir / PREDICTIONS}")
     raise SystemExit(0 if resolved == len(items) else 1)
+
+
+def _engine(name: str, ray_address: str | None) -> Engine | None:
+    if name == "local":
+        return None
+    try:  # imported only here: Ray is an optional extra and slow to import
+        from harness.runs.ray_engine import RayEngine  # noqa: PLC0415
+    except ImportError as exc:
+        raise click.ClickException(f"--engine ray needs Ray ({exc}): "
+                                   "pip install 'harness[ray]'") from None
+    return RayEngine(ray_address)
 
 
 def summary_table(state: BatchState) -> Table:

@@ -53,6 +53,7 @@ class BatchState:
     running: set[str] = field(default_factory=set)
     done: list[dict[str, Any]] = field(default_factory=list)
     not_started: list[str] = field(default_factory=list)  # held back by a batch cap
+    lost: list[str] = field(default_factory=list)  # no result: the engine lost them (rerun)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -65,6 +66,9 @@ class BatchState:
 
 
 Listener = Callable[[BatchState], None]
+# Runs ``todo`` and records each finished ticket (results.jsonl, ``state``); the local engine
+# is a thread pool, harness.runs.ray_engine spreads tickets over a Ray cluster.
+Engine = Callable[[BatchSpec, BatchState, Sequence[BatchItem], Listener | None], None]
 
 
 def finished_rows(runs_dir: Path) -> dict[str, dict[str, Any]]:
@@ -81,21 +85,35 @@ def finished_rows(runs_dir: Path) -> dict[str, dict[str, Any]]:
     return rows
 
 
-def run_batch(spec: BatchSpec, *, on_change: Listener | None = None) -> BatchState:
+def run_batch(spec: BatchSpec, *, on_change: Listener | None = None,
+              engine: Engine | None = None) -> BatchState:
     spec.runs_dir.mkdir(parents=True, exist_ok=True)
     mark_interrupted(spec.runs_dir)
     previous = {} if spec.redo else finished_rows(spec.runs_dir)
     todo = [i for i in spec.items if i.ticket.id not in previous]
     state = BatchState(total=len(spec.items), skipped=len(spec.items) - len(todo))
     state.done.extend(r for t, r in previous.items() if t in {i.ticket.id for i in spec.items})
+    (engine or local_engine)(spec, state, todo, on_change)
+    write_predictions(spec.runs_dir, [i.ticket.id for i in spec.items])
+    return state
+
+
+def local_engine(spec: BatchSpec, state: BatchState, todo: Sequence[BatchItem],
+                 on_change: Listener | None) -> None:
+    """Tickets on this machine: a thread pool of ``spec.workers``."""
     worker = _Worker(spec, state, on_change)
     with ThreadPoolExecutor(max(spec.workers, 1), thread_name_prefix="ticket") as pool:
         futures: list[Future[None]] = [pool.submit(worker, item, n)
                                        for n, item in enumerate(todo)]
         for future in futures:
             future.result()
-    write_predictions(spec.runs_dir, [i.ticket.id for i in spec.items])
-    return state
+
+
+def append_result(runs_dir: Path, row: dict[str, Any]) -> None:
+    """One row at the end of results.jsonl, flushed at once (callers serialise writers)."""
+    with (runs_dir / RESULTS).open("a", encoding="utf-8") as f:
+        f.write(json.dumps(row) + "\n")
+        f.flush()
 
 
 @dataclass
@@ -116,9 +134,8 @@ class _Worker:
             state.running.add(item.ticket.id)
         self._changed()
         row = _run_one(spec, item)
-        with self.writer, (spec.runs_dir / RESULTS).open("a", encoding="utf-8") as f:
-            f.write(json.dumps(row) + "\n")
-            f.flush()
+        with self.writer:
+            append_result(spec.runs_dir, row)
         with state.lock:
             state.running.discard(item.ticket.id)
             state.done.append(row)
