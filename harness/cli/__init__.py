@@ -15,7 +15,7 @@ from harness.cli import render
 from harness.cli.jsonschema import stages_schema
 from harness.config.diagnostics import Severity
 from harness.errors import ConfigError, HarnessError
-from harness.pipeline.cost import estimate
+from harness.pipeline.cost import Calibrated, estimate
 from harness.stages import RunPlan, load_plan
 
 EXIT_CONFIG = 2
@@ -31,7 +31,9 @@ class _Harness(click.Group):
 
     Commands that need Docker load on first use, so `harness check` never imports its SDK."""
 
-    lazy: ClassVar[dict[str, str]] = {"sandbox": "harness.cli.sandbox_cmds:sandbox",
+    lazy: ClassVar[dict[str, str]] = {"calibrate": "harness.cli.calibrate_cmds:calibrate",
+                                      "history": "harness.cli.calibrate_cmds:history",
+                                      "sandbox": "harness.cli.sandbox_cmds:sandbox",
                                       "gc": "harness.cli.sandbox_cmds:gc",
                                       "run": "harness.cli.run_cmds:run",
                                       "demo": "harness.cli.run_cmds:demo",
@@ -109,17 +111,28 @@ def check(config_path: Path, as_json: bool) -> None:
 @main.command()
 @config_option
 @json_option
-def cost(config_path: Path, as_json: bool) -> None:
+@click.option("--ticket", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Use the project's calibrated history for this ticket (its latest recorded "
+                   "plan's decomposition, else the history's typical one).")
+@click.option("--repo", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
+              show_default=True, help="With --ticket: the repository whose history to use.")
+def cost(config_path: Path, as_json: bool, ticket: Path | None, repo: Path) -> None:
     """What a run will cost before it starts, and where the money goes when things fail."""
     plan = _load(config_path, as_json)
-    report = estimate(plan)
+    calibrated: Calibrated | None = None
+    notes: list[str] = []
+    if ticket is not None:  # imported here: numpy and the history stay out of a plain `cost`
+        from harness.cli.calibrate_cmds import calibrated_cost  # noqa: PLC0415
+        calibrated, notes = calibrated_cost(plan, ticket, repo)
+    report = estimate(plan, calibrated=calibrated)
     if as_json:
-        click.echo(json.dumps(render.cost_json(plan, report), indent=2))
+        extra = {"calibration": notes} if ticket else {}
+        click.echo(json.dumps({**render.cost_json(plan, report), **extra}, indent=2))
         return
     out = render.console()
     for table in render.cost_tables(plan, report):
         out.print(table)
-    for line in render.cost_summary(plan, report):
+    for line in [*render.cost_summary(plan, report), *notes]:
         out.print(line, markup=False, highlight=False)
 
 

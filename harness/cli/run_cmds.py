@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from importlib.resources import files
@@ -11,6 +12,7 @@ from typing import Any
 import click
 from rich.console import Console
 
+from harness.calibration.project import data_home
 from harness.runs.execute import RunRequest, RunResult, execute
 
 _OK = {"passed", "accepted", "approved"}
@@ -93,8 +95,11 @@ def run(*, ticket: Path, repo: Path, config_path: Path, runs_dir: Path, base: st
 
     Exit status: 0 resolved, 1 not resolved, 2 bad input or config (nothing spent)."""
     console = Console(highlight=False)
+    # The run joins its project's history in the user's data directory (docs/calibration.md);
+    # the demo does not: its repository is new on every run, a project of its own each time.
     result = execute(RunRequest(ticket, repo, config_path, runs_dir, base, include_uncommitted,
-                                commit_branch), listener=LiveDisplay(console, verbose=verbose))
+                                commit_branch, history_home=data_home(os.environ)),
+                     listener=LiveDisplay(console, verbose=verbose))
     report(console, result)
     raise SystemExit(result.exit_code)
 

@@ -28,6 +28,7 @@ Tier = Literal["low", "medium", "high", "max"]
 TIERS: tuple[Tier, ...] = ("low", "medium", "high", "max")
 RetryCompute = Literal["increased", "low", "medium", "high", "max"]
 OnExhaust = Literal["halt", "surface_to_human"]
+OnRambling = Literal["flag", "stop"]
 Provider = Literal["anthropic", "google"]
 Reasoning = Literal["effort", "thinking_budget", "thinking_level", "none"]
 
@@ -119,6 +120,10 @@ class StageConfig(Frozen):
     compute: Tier = Field("medium", description="First-attempt compute tier.")
     on_retry: OnRetry | None = None
     on_exhaust: OnExhaust = "halt"
+    on_rambling: OnRambling = Field(
+        "flag", description="When this stage's tokens in a run pass calibration.rambling_factor "
+        "x its calibrated expectation: `flag` (an event and a run.json entry) or `stop` (the run "
+        "ends `rambling_stopped`).")
     attaches_to: StageRef | None = Field(None, description="Debugger only: stages it watches.")
     can_route_to: StageRef | None = Field(None, description="Debugger only: fix owners.")
     max_output_tokens: TokenCount | None = None
@@ -204,6 +209,24 @@ class SandboxConfig(Frozen):
         "tail).")
 
 
+class CalibrationConfig(Frozen):
+    """Token ceilings calibrated from the project's run history (docs/calibration.md)."""
+
+    min_runs: Annotated[StrictInt, Field(ge=5)] = Field(
+        20, description="Usable runs (resolved, with a decomposition) the history needs before "
+        "a run's cap is calibrated; below it the fixed token_cap alone applies.")
+    quantile: float = Field(0.95, gt=0.5, lt=1.0, description="Quantile of a successful run's "
+                            "tokens that the ceiling is fitted to (log scale).")
+    headroom: float = Field(1.5, ge=1.0, description="The run's cap is min(token_cap, headroom "
+                            "x the ceiling for its decomposition).")
+    rambling_factor: float = Field(3.0, gt=1.0, description="A stage is `rambling` when its "
+                                   "tokens pass this many times its expected figure.")
+    history: str | None = Field(None, description="Directory of the per-project history files "
+                                "(relative to this file); default: the user's data directory "
+                                "($HARNESS_HOME, else $XDG_DATA_HOME/harness, else "
+                                "~/.local/share/harness), subdirectory history/.")
+
+
 class StagesFile(Frozen):
     """The whole of stages.yaml."""
 
@@ -217,6 +240,8 @@ class StagesFile(Frozen):
     sandbox: SandboxConfig = SandboxConfig()
     models: dict[str, ModelOverride] = Field(default_factory=dict)
     pricing: dict[str, PriceOverride] = Field(default_factory=dict)
+    # Last, so the run-wide keys listed in diagnostics keep their order.
+    calibration: CalibrationConfig = CalibrationConfig()
 
     @property
     def stages(self) -> dict[str, StageConfig]:

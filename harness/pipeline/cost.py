@@ -13,13 +13,19 @@ The worst case is one concrete path through the pipeline, in order:
      Coder's retry rung before the next review.
 Each step is priced on its own attempt's model and tier; the token cap (and cost cap, if set)
 then cut the path where the run would be stopped.
+
+With a calibrated history (``Calibrated``, built by ``harness cost --ticket``), each stage's step
+on the expected run is the history's expected tokens of that stage in a whole run of the
+ticket's decomposition, an attempt elsewhere is the stage's median measured attempt (reasoning
+included, so no tier allowance is added), and the cut is at the calibrated effective cap.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
-from harness.pipeline.expectations import Expectations, default_expectations
+from harness.pipeline.expectations import Expectations, RoleTokens, default_expectations
 from harness.stages import Attempt, RunPlan, StagePlan
 
 HAPPY = "expected run"
@@ -74,28 +80,52 @@ class CostReport:
         return [s for s in self.worst if s.path == path]
 
 
+@dataclass(frozen=True)
+class Calibrated:
+    """Figures from the project's run history for one decomposition."""
+
+    source: str  # what the figures are, for the report
+    token_cap: int  # the run's effective cap: min(token_cap, headroom × ceiling)
+    cap_name: str = "calibrated ceiling"
+    run_tokens: Mapping[str, int] = field(default_factory=dict)  # a stage's tokens in a run
+    attempts: Mapping[str, RoleTokens] = field(default_factory=dict)  # its median attempt
+
+
 class _Pricer:
     """Prices steps in order, tracking which (stage, vendor, model) prefixes are cached."""
 
-    def __init__(self, exp: Expectations) -> None:
+    def __init__(self, exp: Expectations, calibrated: Calibrated | None = None) -> None:
         self.exp = exp
+        self.calibrated = calibrated or Calibrated("", 0)
         self.cached: set[tuple[str, str, str]] = set()
 
     def step(self, plan: StagePlan, attempt: Attempt, why: str, path: str, *,
-             retry: bool) -> Step:
-        role = self.exp.roles[plan.role]
-        total_in = role.input + (role.retry_context if retry else 0)
-        prefix = round(role.input * role.cached_prefix) if attempt.vendor.prompt_caching else 0
+             retry: bool, whole_run: bool = False) -> Step:
+        total_in, prefix, out = self._tokens(plan.role, attempt, retry=retry,
+                                             whole_run=whole_run)
         key = (plan.role, attempt.vendor.name, attempt.model_id)
         reading = key in self.cached
         self.cached.add(key)
-        thinking = self._thinking(attempt)
-        out = min(role.output + thinking, attempt.max_output_tokens)
         price = attempt.entry.price
         prefix_rate = price.cache_read if reading else price.cache_write
         cost = ((total_in - prefix) * price.input + prefix * prefix_rate
                 + out * price.output) / 1e6
         return Step(plan.role, attempt, why, path, total_in, prefix, out, cost)
+
+    def _tokens(self, stage: str, attempt: Attempt, *, retry: bool,
+                whole_run: bool) -> tuple[int, int, int]:
+        """(input, the cached part of it, output) of one step."""
+        measured = self.calibrated.attempts.get(stage)
+        role = measured or self.exp.roles[stage]
+        caching = attempt.vendor.prompt_caching
+        whole = self.calibrated.run_tokens.get(stage) if whole_run else None
+        if whole is not None:  # the stage's whole expected run, reasoning included
+            out = round(whole * role.output / max(role.input + role.output, 1))
+            return whole - out, round((whole - out) * role.cached_prefix) if caching else 0, out
+        thinking = 0 if measured else self._thinking(attempt)  # measured output includes it
+        out = min(role.output + thinking, attempt.max_output_tokens)
+        total_in = role.input + (role.retry_context if retry else 0)
+        return total_in, round(role.input * role.cached_prefix) if caching else 0, out
 
     def _thinking(self, attempt: Attempt) -> int:
         if attempt.control is None:
@@ -106,17 +136,21 @@ class _Pricer:
         return spend
 
 
-def estimate(plan: RunPlan, exp: Expectations | None = None) -> CostReport:
+def estimate(plan: RunPlan, exp: Expectations | None = None,
+             calibrated: Calibrated | None = None) -> CostReport:
     exp = exp or default_expectations()
-    expected = _expected(plan, _Pricer(exp))
-    worst = _worst(plan, _Pricer(exp))
-    return CostReport(expected, worst, _cut(plan, worst), exp.source)
+    expected = _expected(plan, _Pricer(exp, calibrated))
+    worst = _worst(plan, _Pricer(exp, calibrated))
+    cap = (calibrated.token_cap, calibrated.cap_name) if calibrated else (
+        plan.config.token_cap, "token_cap")
+    return CostReport(expected, worst, _cut(plan, worst, *cap),
+                      calibrated.source if calibrated else exp.source)
 
 
 def _expected(plan: RunPlan, pricer: _Pricer) -> list[Step]:
     roles = [r for r in ("planner", "coder", "reviewer") if r in plan.stages]
     return [pricer.step(plan.stages[r], plan.stages[r].attempts[0], "first attempt succeeds",
-                        HAPPY, retry=False) for r in roles]
+                        HAPPY, retry=False, whole_run=True) for r in roles]
 
 
 def _worst(plan: RunPlan, pricer: _Pricer) -> list[Step]:
@@ -164,8 +198,8 @@ def _coder_round(coder: StagePlan, pricer: _Pricer, label: str, *, path: str = "
     return steps
 
 
-def _cut(plan: RunPlan, worst: list[Step]) -> CapCut | None:
-    token_cap, cost_cap = plan.config.token_cap, plan.config.cost_cap_usd
+def _cut(plan: RunPlan, worst: list[Step], token_cap: int, cap_name: str) -> CapCut | None:
+    cost_cap = plan.config.cost_cap_usd
     tokens, cost = 0, 0.0
     for s in worst:
         share = 1.0
@@ -176,7 +210,7 @@ def _cut(plan: RunPlan, worst: list[Step]) -> CapCut | None:
             return CapCut("cost_cap_usd", tokens + round(s.tokens * share), cost_cap,
                           f"{s.stage}: {s.why}")
         if share < 1.0:
-            return CapCut("token_cap", token_cap, cost + s.cost_usd * share,
+            return CapCut(cap_name, token_cap, cost + s.cost_usd * share,
                           f"{s.stage}: {s.why}")
         tokens, cost = tokens + s.tokens, cost + s.cost_usd
     return None

@@ -74,7 +74,18 @@ class Meter:
     tokens: int = 0
     cost_usd: float = 0.0
     on_change: Callable[[Meter], None] | None = None
+    ceiling: int | None = None  # a calibrated cap below token_cap, once the decomposition is known
+    ceiling_note: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def limit(self, ceiling: int | None, note: str = "") -> None:
+        """Hold the run to ``ceiling`` as well as to ``token_cap`` (None: token_cap alone).
+        Checked on the next ``add`` or ``check``."""
+        self.ceiling, self.ceiling_note = ceiling, note
+
+    @property
+    def effective_cap(self) -> int:
+        return self.token_cap if self.ceiling is None else min(self.token_cap, self.ceiling)
 
     def add(self, usage: Usage, cost_usd: float) -> None:
         with self._lock:
@@ -85,6 +96,10 @@ class Meter:
         self.check()
 
     def check(self) -> None:
+        if self.tokens > self.effective_cap and self.effective_cap < self.token_cap:
+            raise RunStopped("token_cap_exceeded", f"calibrated token ceiling crossed: "
+                             f"{self.tokens:,} tokens > {self.effective_cap:,} = "
+                             f"{self.ceiling_note} — the run stopped at once")
         if self.tokens > self.token_cap:
             raise RunStopped("token_cap_exceeded", f"token cap crossed: {self.tokens:,} tokens "
                              f"> token_cap {self.token_cap:,} — the run stopped at once")

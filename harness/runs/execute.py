@@ -14,6 +14,8 @@ from typing import Any
 import docker
 import git
 
+from harness.calibration.ceilings import Ceilings, RamblingStopped
+from harness.calibration.runtime import prepare
 from harness.config.schema import SandboxConfig
 from harness.errors import HarnessError, RunStopped
 from harness.pipeline.events import Meter
@@ -41,6 +43,10 @@ class RunRequest:
     base: str | None = None
     include_uncommitted: bool = False
     commit_branch: str | None = None  # opt-in: the result as a branch of the user's repo
+    # The user's data directory (the CLI resolves it from the environment); the run is recorded
+    # in its project's history there unless the stages file sets calibration.history. None and
+    # no such setting: no history, the fixed token_cap.
+    history_home: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -67,27 +73,35 @@ def new_run_id(ticket: Ticket) -> str:
 def execute(request: RunRequest, *, listener: Listener | None = None,
             client: docker.DockerClient | None = None) -> RunResult:
     """Raises ``ConfigError``/``TicketError`` before anything is spent; everything after that
-    ends in the run directory's status."""
+    ends in the run directory's status. An unusable history file raises ``HistoryError``, also
+    before anything is spent."""
     plan = load_plan(request.config)  # refused here: zero vendor requests
     ticket = request.ticket if isinstance(request.ticket, Ticket) else load_ticket(request.ticket)
+    history = prepare(plan.config, request.repo.resolve(),
+                      config_dir=request.config.resolve().parent, home=request.history_home)
     request.runs_dir.mkdir(parents=True, exist_ok=True)
     mark_interrupted(request.runs_dir)
     run_id = new_run_id(ticket)
     run_dir = (request.runs_dir / run_id).resolve()
-    recorder = RunRecorder(run_dir, _initial_state(run_id, request, plan, ticket),
-                           listener=listener)
+    calibration = history.ceilings.start()
+    recorder = RunRecorder(run_dir, {**_initial_state(run_id, request, plan, ticket),
+                                     "calibration": calibration}, listener=listener)
+    recorder.event("calibration", **calibration)
     try:
-        return _run(request, plan, ticket, recorder, client or connect())
+        result = _run(request, plan, ticket, recorder, client or connect(),
+                      ceilings=history.ceilings)
     except (KeyboardInterrupt, SystemExit):
         recorder.finish("interrupted")
         raise
     except HarnessError as exc:
         recorder.finish("error", error=str(exc))
-        return RunResult("error", run_dir, str(exc))
+        result = RunResult("error", run_dir, str(exc))
+    recorder.update(history=history.record(recorder.state))
+    return result
 
 
 def _run(request: RunRequest, plan: RunPlan, ticket: Ticket, recorder: RunRecorder,
-         client: docker.DockerClient) -> RunResult:
+         client: docker.DockerClient, *, ceilings: Ceilings) -> RunResult:
     cfg = _sandbox_config(plan.config.sandbox, ticket)
     spec = TicketSpec(repo=request.repo.resolve(), run_dir=recorder.dir,
                       run_id=recorder.dir.name, ticket=ticket.id,
@@ -106,11 +120,13 @@ def _run(request: RunRequest, plan: RunPlan, ticket: Ticket, recorder: RunRecord
                         workspace_notes=list(sandbox.workspace.notes))
         hubs = stack.enter_context(_mcp_hubs(plan, request.config.resolve().parent))
         pipeline = Pipeline(plan, ticket, sandbox, cfg, meter, recorder,
-                            conventions=_conventions(sandbox, ticket), mcp=hubs)
+                            conventions=_conventions(sandbox, ticket), mcp=hubs,
+                            ceilings=ceilings)
         try:
             ending = pipeline.run()
         except RunStopped as stop:
-            ending = Ending("halted", None, str(stop))
+            stage = stop.stage if isinstance(stop, RamblingStopped) else None
+            ending = Ending("halted", stage, str(stop))
             _close(recorder, sandbox, pipeline, ending, status=stop.status)
             return RunResult(stop.status, recorder.dir, str(stop))
         branch = _commit_branch(sandbox, request, ticket) if ending.status == "resolved" else None
