@@ -81,7 +81,12 @@ class HistoryDB:
         if not path.exists() and not create:
             raise NoHistoryError(f"{path}: no run history for this project yet — run tickets with "
                                "`harness run`, or backfill with `harness history import RUNS`")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise HistoryError(f"{path.parent}: cannot create the run history directory "
+                               f"({exc.strerror}) — set calibration.history or HARNESS_HOME to "
+                               "a writable directory") from None
         with self._connect() as db:
             self._prepare(db)
 

@@ -157,3 +157,16 @@ def test_plain_cost_and_check_do_not_load_the_fitting_code(tmp_path: Path) -> No
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           check=False)
     assert "LOADED []" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_cost_below_min_runs_keeps_the_defaults(project: dict[str, Any]) -> None:
+    config = project["root"] / "strict.yaml"
+    config.write_text(SEED + "calibration: {min_runs: 500}\n")
+    ticket = project["root"] / "t1.yaml"
+    ticket.write_text("id: T-1\ntitle: again\n")
+    code, out, _ = harness(project, "cost", "-c", str(config), "--ticket", str(ticket),
+                           "--repo", str(project["repo"]))
+    assert code == 0
+    assert "token figures: package defaults" in out
+    assert "calibration: none — 240 usable runs in " in out
+    assert "below calibration.min_runs 500" in out

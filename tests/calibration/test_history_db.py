@@ -165,3 +165,9 @@ def test_where_the_history_lives(tmp_path: Path) -> None:
     assert history_dir(cfg, tmp_path, Path("/h")) == Path("/h/history")
     assert history_dir(cfg, tmp_path, None) is None  # library callers: no history unless set
     assert history_dir(CalibrationConfig(history="hist"), tmp_path, Path("/h")) == tmp_path / "hist"
+
+
+def test_an_unwritable_place_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(HistoryError, match="cannot create the run history directory"):
+        HistoryDB(tmp_path / "file" / "history" / "h.sqlite", "p1")
