@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -9,6 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from harness.calibration.project import data_home
 from harness.runs.batch import PREDICTIONS, RESULTS, BatchSpec, BatchState, Engine, run_batch
 from harness.runs.tickets import load_ticket_list
 from harness.stages import load_plan
@@ -46,7 +48,8 @@ def batch(*, tickets: Path, repo: Path, workers: int, config_path: Path, runs_di
     load_plan(config_path)  # a refused config stops the batch before any ticket starts
     items = load_ticket_list(tickets)
     console = Console(highlight=False)
-    spec = BatchSpec(items, repo, config_path, runs_dir, workers, redo, cost_cap_usd, token_cap)
+    spec = BatchSpec(items, repo, config_path, runs_dir, workers, redo, cost_cap_usd, token_cap,
+                     history_home=data_home(os.environ))  # the CLI is where env is read
     with Progress(TextColumn("[bold]batch"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[detail]}"), TimeElapsedColumn(),
                   console=console) as bar:

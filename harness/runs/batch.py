@@ -42,6 +42,7 @@ class BatchSpec:
     redo: bool = False
     cost_cap_usd: float | None = None
     token_cap: int | None = None
+    history_home: Path | None = None  # where finished runs join their project's history
 
 
 @dataclass
@@ -154,7 +155,8 @@ def _capped(spec: BatchSpec, state: BatchState) -> bool:
 
 def _run_one(spec: BatchSpec, item: BatchItem) -> dict[str, Any]:
     started = time.monotonic()
-    request = RunRequest(item.ticket, item.repo or spec.repo, spec.config, spec.runs_dir)
+    request = RunRequest(item.ticket, item.repo or spec.repo, spec.config, spec.runs_dir,
+                         history_home=spec.history_home)
     try:
         result = execute(request, client=connect())
     except HarnessError as exc:  # refused before a run directory existed

@@ -186,6 +186,7 @@ def replay_config(state: dict[str, Any], run_dir: Path) -> dict[str, Any]:
         stage.update(replay, timeout=f"{stage['timeout']}s")
         if stage.get("on_retry", {}).get("vendor"):
             stage["on_retry"].update(replay)
+    config.get("calibration", {}).pop("history", None)  # a replay is not a new run to learn from
     if "exec_timeout" in config.get("sandbox", {}):
         config["sandbox"]["exec_timeout"] = f"{config['sandbox']['exec_timeout']}s"
     return config

@@ -182,7 +182,7 @@ def test_the_debuggers_routing_is_reported(runs: Runs) -> None:
     assert data["routing"] == [{"failing": "coder", "owner": "coder",
                                 "root_cause": "dashes kept"}]
     assert [a["label"] for a in data["attempts"]] == [
-        "planner/a1", "coder/S1/a1", "debugger/a1", "coder/S1/a1"]  # a fresh Coder round
+        "planner/a1", "coder/S1/a1", "debugger/a1", "coder/S1/r2/a1"]  # a fresh Coder round
     started = [a["started_s"] for a in data["attempts"]]
     assert None not in started
     assert started == sorted(started)
