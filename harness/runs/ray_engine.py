@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,18 +72,34 @@ class RayEngine:
 
 
 def connect(address: str | None) -> None:
+    where = address or "this machine's cluster"
+    if address:
+        _reachable(address)
     try:
         ray.init(address=address or "auto", logging_level=logging.WARNING,
                  log_to_driver=False)  # nodes' output would tear the progress display
     except (ConnectionError, RuntimeError, ValueError) as exc:
-        raise ClusterError(f"no Ray cluster at {address or 'this machine'} ({exc}) — start "
-                           "one with `harness worker start --head --slots N` "
-                           "(docs/scale-out.md)") from None
+        raise ClusterError(f"no Ray cluster at {where} ({exc}) — start one with "
+                           "`harness worker start --head --slots N` (docs/scale-out.md)") from None
     if ray.cluster_resources().get(SLOT, 0) < 1:
         ray.shutdown()
-        raise ClusterError(f"the Ray cluster at {address or 'this machine'} has no node that "
-                           f"runs tickets (no `{SLOT}` resource) — join one with "
-                           "`harness worker start --slots N`")
+        raise ClusterError(f"the Ray cluster at {where} has no node that runs tickets (no "
+                           f"`{SLOT}` resource) — join one with `harness worker start --slots N`")
+
+
+def _reachable(address: str) -> None:
+    """Fail in seconds on an address nothing listens at (ray.init would retry for minutes)."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=10).close()
+    except (OSError, ValueError) as exc:
+        raise ClusterError(f"no Ray head answers at {address} ({exc}) — start one there with "
+                           "`harness worker start --head --slots N`") from None
+
+
+def node_slots() -> dict[str, int]:
+    return {str(n["NodeID"]): int(n["Resources"].get(SLOT, 0)) for n in ray.nodes()
+            if n["Alive"]}
 
 
 def secret_env(plan: RunPlan, environ: Mapping[str, str]) -> dict[str, str]:
@@ -127,7 +144,7 @@ class _Driver:
         self.ledger = ray.remote(Ledger).options(
             num_cpus=0, scheduling_strategy=NodeAffinitySchedulingStrategy(here, soft=False),
         ).remote(self.spec.cost_cap_usd, self.spec.token_cap, cost_usd=self.state.cost_usd,
-                 tokens=self.state.tokens, stagger_s=STAGGER_S)
+                 tokens=self.state.tokens, stagger_s=STAGGER_S, slots=node_slots())
         env = secret_env(plan, os.environ)
         pending: dict[Any, str] = {}
         try:

@@ -36,19 +36,26 @@ def cluster() -> Iterator[Cluster]:
         yield started
 
 
-def batch(tmp_path: Path, repo: Path, runs: str, titles: list[str], *args: str
-          ) -> tuple[int, str]:
+def start_batch(tmp_path: Path, repo: Path, titles: list[str], args: list[str],
+                runs: str = "runs") -> subprocess.Popen[str]:
+    """`harness batch` of tickets R-1... with these titles, the key variable set."""
     config = tmp_path / "stages.yaml"
     config.write_text(STAGES)
     tickets = tmp_path / f"{runs}.jsonl"
     tickets.write_text("".join(json.dumps({"id": f"R-{n}", "title": title}) + "\n"
                                for n, title in enumerate(titles, 1)))
-    proc = subprocess.run(
+    return subprocess.Popen(
         [*HARNESS, "batch", str(tickets), "--repo", str(repo), "-c", str(config),
          "--runs-dir", str(tmp_path / runs), *args],
-        cwd=ROOT, env={**node_env(), KEY_ENV: SECRET}, capture_output=True, text=True,
-        timeout=600, check=False)
-    return proc.returncode, proc.stdout + proc.stderr
+        cwd=ROOT, env={**node_env(), KEY_ENV: SECRET}, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True)
+
+
+def batch(tmp_path: Path, repo: Path, runs: str, titles: list[str], *args: str
+          ) -> tuple[int, str]:
+    proc = start_batch(tmp_path, repo, titles, list(args), runs)
+    out, _ = proc.communicate(timeout=600)
+    return proc.returncode, out
 
 
 def ray_args(cluster: Cluster) -> list[str]:
@@ -164,21 +171,35 @@ def test_a_batch_cost_cap_holds_across_the_cluster(
     assert "batch cap reached: not started:" in out, out
 
 
+def test_a_killed_driver_resumes_without_redoing_finished_tickets(
+        cluster: Cluster, tmp_path: Path, repo: Path) -> None:
+    titles = ["trim dashes (1)", "slow trim (2)", "slow trim (3)", "trim dashes (4)"]
+    runs = tmp_path / "runs"
+    proc = start_batch(tmp_path, repo, titles, ray_args(cluster))
+    while not _running_on(runs, Path("/")):
+        assert proc.poll() is None, proc.communicate()[0]
+        time.sleep(0.2)
+    proc.kill()  # SIGKILL: Ray ends the batch's tasks when their driver is gone
+    proc.communicate()
+    first = finished_rows(runs)
+    _, out = batch(tmp_path, repo, "runs", titles, *ray_args(cluster))
+    rows = finished_rows(runs)
+    assert set(rows) == {f"R-{n}" for n in range(1, 5)}, out
+    assert all(rows[t] == r for t, r in first.items())
+    assert f"skipped (already done) {len(first)}" in out
+    assert len((runs / "results.jsonl").read_text().splitlines()) == 4
+    statuses = [json.loads((p / "run.json").read_text())["status"]
+                for p in runs.iterdir() if p.is_dir()]
+    assert "running" not in statuses
+    assert statuses.count("interrupted") == len(statuses) - 4 >= 1
+
+
 def test_killing_the_worker_node_mid_batch_loses_nothing(
         cluster: Cluster, tmp_path: Path, repo: Path, client: docker.DockerClient) -> None:
     """Last in the module: the cluster has no worker node afterwards."""
     titles = [f"slow trim ({n})" for n in range(1, 5)]
-    config = tmp_path / "stages.yaml"
-    config.write_text(STAGES)
-    tickets = tmp_path / "tickets.jsonl"
-    tickets.write_text("".join(json.dumps({"id": f"R-{n}", "title": t}) + "\n"
-                               for n, t in enumerate(titles, 1)))
     runs = tmp_path / "runs"
-    proc = subprocess.Popen(
-        [*HARNESS, "batch", str(tickets), "--repo", str(repo), "-c", str(config),
-         "--runs-dir", str(runs), *ray_args(cluster)],
-        cwd=ROOT, env={**node_env(), KEY_ENV: SECRET}, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True)
+    proc = start_batch(tmp_path, repo, titles, ray_args(cluster))
     killed = runs_on(runs, cluster.worker.work, proc)
     assert killed
     cluster.worker.kill()
