@@ -7,7 +7,7 @@ dispatch, the ledger, bundles, run directories shipped back, Ray's worker proces
 engine runs a warm-up batch first (images, the dependency layer, Ray's first worker processes),
 then `--rounds` batches; the best round of each is compared.
 
-Usage: python benchmarks/ray_bench.py [--tickets 8] [--workers 2] [--rounds 2]
+Usage: python benchmarks/ray_bench.py [--tickets 8] [--workers 2] [--rounds 3]
 Needs a running Docker engine and harness[ray]; starts and stops its own Ray head.
 """
 
@@ -117,7 +117,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     from harness.runs.ray_engine import RayEngine  # noqa: PLC0415 (Ray: only once parsed)
 

@@ -18,7 +18,7 @@ import logging
 import os
 import shutil
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,8 @@ import ray
 import ray.exceptions
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+from harness.calibration.history_db import HistoryError
+from harness.calibration.runtime import RunHistory, prepare
 from harness.errors import HarnessError, WorkspaceError
 from harness.runs.batch import (
     STAGGER_S,
@@ -48,6 +50,7 @@ from harness.sandbox.workspace import open_repo, resolve_base
 from harness.stages import RunPlan, load_plan
 
 POLL_S = 0.2
+_log = logging.getLogger(__name__)
 
 
 class ClusterError(HarnessError, RuntimeError):
@@ -66,7 +69,7 @@ class RayEngine:
                  on_change: Listener | None) -> None:
         connect(self.address)
         try:
-            _Driver(spec, state, on_change, self.max_retries).run(todo)
+            _Driver(spec, state, on_change, self.max_retries, load_plan(spec.config)).run(todo)
         finally:
             ray.shutdown()
 
@@ -134,21 +137,23 @@ class _Driver:
     state: BatchState
     on_change: Listener | None
     max_retries: int
+    plan: RunPlan
     placeholders: dict[str, _Placeholder] = field(default_factory=dict)  # by run id
     recorded: set[str] = field(default_factory=set)
     ledger: Any = None
+    repos: dict[str, Path] = field(default_factory=dict)  # by ticket
+    histories: dict[Path, RunHistory | None] = field(default_factory=dict)  # by repository
 
     def run(self, todo: Sequence[BatchItem]) -> None:
-        plan = load_plan(self.spec.config)
         here = ray.get_runtime_context().get_node_id()
         self.ledger = ray.remote(Ledger).options(
             num_cpus=0, scheduling_strategy=NodeAffinitySchedulingStrategy(here, soft=False),
         ).remote(self.spec.cost_cap_usd, self.spec.token_cap, cost_usd=self.state.cost_usd,
                  tokens=self.state.tokens, stagger_s=STAGGER_S, slots=node_slots())
-        env = secret_env(plan, os.environ)
+        env = secret_env(self.plan, os.environ)
         pending: dict[Any, str] = {}
         try:
-            for job, bundle in self._jobs(todo, config_files(self.spec.config, plan)):
+            for job, bundle in self._jobs(todo, config_files(self.spec.config, self.plan)):
                 pending[self._submit(job, bundle, env)] = job.item.ticket.id
             self._follow(pending)
         except BaseException:
@@ -160,12 +165,13 @@ class _Driver:
                 self._interrupted(run_id)
 
     def _jobs(self, todo: Sequence[BatchItem], config: ConfigFiles
-              ) -> list[tuple[TicketJob, Any]]:
-        """One job per ticket, one bundle per base commit; a repository or base that cannot
-        be resolved here is that ticket's error row, as it would be in a local batch."""
-        jobs, bundles = [], {}
+              ) -> Iterator[tuple[TicketJob, Any]]:
+        """One job per ticket (yielded as made, so the first tickets start while later commits
+        are packed), one bundle per base commit; a repository or base that cannot be resolved
+        here is that ticket's error row, as it would be in a local batch."""
+        bundles: dict[str, Any] = {}
         for item in todo:
-            repo = item.repo or self.spec.repo
+            repo = self.repos[item.ticket.id] = item.repo or self.spec.repo
             try:
                 commit = resolve_base(open_repo(repo), item.ticket.base or "HEAD")
             except WorkspaceError as exc:
@@ -175,8 +181,7 @@ class _Driver:
                 bundles[commit] = ray.put(pack_bundle(repo, commit))
             ticket = (item.ticket.model_copy(update={"base": commit}) if item.ticket.base
                       else item.ticket)  # the node's clone knows the commit, not the ref
-            jobs.append((TicketJob(BatchItem(ticket), commit, config), bundles[commit]))
-        return jobs
+            yield TicketJob(BatchItem(ticket), commit, config), bundles[commit]
 
     def _submit(self, job: TicketJob, bundle: Any, env: dict[str, str]) -> Any:
         options: dict[str, Any] = {"num_cpus": 0, "resources": {SLOT: 1},
@@ -195,7 +200,8 @@ class _Driver:
                 ticket = pending.pop(ref)
                 try:
                     outcome: Outcome = ray.get(ref)
-                except ray.exceptions.RayError:  # retries spent: no row, the next batch reruns
+                except ray.exceptions.RayError as exc:  # no row: the next batch reruns it
+                    _log.warning("ticket %s lost: %s", ticket, str(exc).splitlines()[0])
                     self._lost(ticket)
                     continue
                 self._finished(outcome)
@@ -203,9 +209,7 @@ class _Driver:
     def _started(self, note: Started) -> None:
         if note.ticket in self.recorded or note.run_id in self.placeholders:
             return
-        for run_id, held in list(self.placeholders.items()):
-            if held.ticket == note.ticket:  # a retry started: the earlier attempt is gone
-                self._interrupted(run_id)
+        self._settle(note.ticket)  # a retry started: the earlier attempt is gone
         run_dir = self.spec.runs_dir / note.run_id
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / RUN_JSON).write_bytes(note.run_json)
@@ -228,15 +232,29 @@ class _Driver:
         if row["run_dir"] in self.placeholders:
             self.placeholders.pop(str(row["run_dir"])).lease.__exit__(None, None, None)
         if outcome.run_tar:
-            unpack_run(outcome.run_tar, self.spec.runs_dir)
+            self._join_history(unpack_run(outcome.run_tar, self.spec.runs_dir),
+                               self.repos[outcome.ticket])
         self._record(row)
+
+    def _join_history(self, run_dir: Path, repo: Path) -> None:
+        """The run joins its project's history here, as a local batch's runs do (a node has
+        neither the history nor the project's identity: its clone holds one commit)."""
+        if repo not in self.histories:
+            try:
+                self.histories[repo] = prepare(
+                    self.plan.config, repo.resolve(),
+                    config_dir=self.spec.config.resolve().parent, home=self.spec.history_home)
+            except HistoryError:  # an unusable history file: the runs still count
+                self.histories[repo] = None
+        history, state = self.histories[repo], read_run(run_dir)
+        if history is not None and state is not None:
+            state["history"] = history.record(state)
+            write_json_atomic(run_dir / RUN_JSON, state)
 
     def _record(self, row: dict[str, Any]) -> None:
         ticket = str(row["ticket"])
         self.recorded.add(ticket)
-        for run_id, held in list(self.placeholders.items()):
-            if held.ticket == ticket:
-                self._interrupted(run_id)
+        self._settle(ticket)
         append_result(self.spec.runs_dir, row)
         with self.state.lock:
             self.state.running.discard(ticket)
@@ -244,13 +262,16 @@ class _Driver:
         self._changed()
 
     def _lost(self, ticket: str) -> None:
-        for run_id, held in list(self.placeholders.items()):
-            if held.ticket == ticket:
-                self._interrupted(run_id)
+        self._settle(ticket)
         with self.state.lock:
             self.state.running.discard(ticket)
             self.state.lost.append(ticket)
         self._changed()
+
+    def _settle(self, ticket: str) -> None:
+        for run_id, held in list(self.placeholders.items()):
+            if held.ticket == ticket:
+                self._interrupted(run_id)
 
     def _interrupted(self, run_id: str) -> None:
         """The placeholder of a run that will not come back: ``interrupted``, as a local run

@@ -18,6 +18,8 @@ from typing import Any
 import docker
 import pytest
 
+from harness.calibration.history_db import HistoryDB
+from harness.calibration.project import history_file, project_id
 from harness.runs.batch import finished_rows
 from harness.runs.ray_bundle import node_clone, pack_bundle
 from harness.sandbox.docker_sandbox import LABEL_RUN_DIR
@@ -47,8 +49,13 @@ def start_batch(tmp_path: Path, repo: Path, titles: list[str], args: list[str],
     return subprocess.Popen(
         [*HARNESS, "batch", str(tickets), "--repo", str(repo), "-c", str(config),
          "--runs-dir", str(tmp_path / runs), *args],
-        cwd=ROOT, env={**node_env(), KEY_ENV: SECRET}, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True)
+        cwd=ROOT, env={**node_env(), KEY_ENV: SECRET, "HARNESS_HOME": str(tmp_path / "home")},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def history_count(home: Path, repo: Path) -> int:
+    project = project_id(repo)
+    return HistoryDB(history_file(home / "history", project), project).count()
 
 
 def batch(tmp_path: Path, repo: Path, runs: str, titles: list[str], *args: str
@@ -124,8 +131,11 @@ def test_a_batch_spreads_over_both_nodes_and_matches_a_local_batch(
     titles = [f"trim dashes ({n})" for n in range(1, 7)]
     code, local_out = batch(tmp_path, repo, "local", titles, "--workers", "2")
     assert code == 1, local_out
+    (tmp_path / "home").rename(tmp_path / "home-local")
     code, out = batch(tmp_path, repo, "ray", titles, *ray_args(cluster))
     assert code == 1, out  # the odd tickets do not resolve
+    assert history_count(tmp_path / "home", repo) == history_count(
+        tmp_path / "home-local", repo) == 6  # the runs joined the project's history
     assert "resolved 3/6 (50%)" in out, out
     local, ray_rows = finished_rows(tmp_path / "local"), finished_rows(tmp_path / "ray")
     assert {t: r["status"] for t, r in ray_rows.items()} == {
