@@ -34,16 +34,21 @@ class Collected:
 
 def collect_garbage(client: docker.DockerClient) -> Collected:
     done = Collected()
-    for container in client.containers.list(all=True, filters={"label": LABEL_RUN_DIR}):
-        labels = container.labels or {}
+    # The listing's own summaries, not containers.list(): that inspects each container after
+    # listing, and a run ending meanwhile (another worker's) would make the inspect fail.
+    for summary in client.api.containers(all=True, filters={"label": LABEL_RUN_DIR}):
+        labels = summary.get("Labels") or {}
         run_dir = Path(labels[LABEL_RUN_DIR])
         if is_alive(run_dir):
             continue
         try:
-            container.remove(force=True)
-            done.containers.append(container.short_id)
+            client.api.remove_container(summary["Id"], force=True)
+            done.containers.append(str(summary["Id"])[:12])
         except docker.errors.NotFound:
             pass
+        except docker.errors.APIError as exc:
+            if exc.status_code != 409:  # 409: another gc is removing it right now
+                raise
         worktree = run_dir / WORKSPACE_DIR
         if worktree.exists():
             shutil.rmtree(worktree, ignore_errors=True)
