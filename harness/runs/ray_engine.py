@@ -232,13 +232,26 @@ class _Driver:
         if row["run_dir"] in self.placeholders:
             self.placeholders.pop(str(row["run_dir"])).lease.__exit__(None, None, None)
         if outcome.run_tar:
-            self._join_history(unpack_run(outcome.run_tar, self.spec.runs_dir),
-                               self.repos[outcome.ticket])
+            self._adopt(unpack_run(outcome.run_tar, self.spec.runs_dir),
+                        self.repos[outcome.ticket])
         self._record(row)
 
-    def _join_history(self, run_dir: Path, repo: Path) -> None:
-        """The run joins its project's history here, as a local batch's runs do (a node has
-        neither the history nor the project's identity: its clone holds one commit)."""
+    def _adopt(self, run_dir: Path, repo: Path) -> None:
+        """The run, now here: its paths name this machine's repository, stages file and run
+        directory (so `harness reproduce` finds them), and it joins its project's history here,
+        as a local batch's runs do (a node has neither the history nor the project's identity:
+        its clone holds one commit)."""
+        state = read_run(run_dir)
+        if state is None:
+            return
+        state.update(repo=str(repo.resolve()), config_file=str(self.spec.config.resolve()),
+                     run_dir=str(run_dir.resolve()))
+        history = self._history(repo)
+        if history is not None:
+            state["history"] = history.record(state)
+        write_json_atomic(run_dir / RUN_JSON, state)
+
+    def _history(self, repo: Path) -> RunHistory | None:
         if repo not in self.histories:
             try:
                 self.histories[repo] = prepare(
@@ -246,10 +259,7 @@ class _Driver:
                     config_dir=self.spec.config.resolve().parent, home=self.spec.history_home)
             except HistoryError:  # an unusable history file: the runs still count
                 self.histories[repo] = None
-        history, state = self.histories[repo], read_run(run_dir)
-        if history is not None and state is not None:
-            state["history"] = history.record(state)
-            write_json_atomic(run_dir / RUN_JSON, state)
+        return self.histories[repo]
 
     def _record(self, row: dict[str, Any]) -> None:
         ticket = str(row["ticket"])

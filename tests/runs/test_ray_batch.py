@@ -154,6 +154,10 @@ def test_a_batch_spreads_over_both_nodes_and_matches_a_local_batch(
     assert set(by_node) == {cluster.head.id, cluster.worker.id}
     assert most_at_once(by_node[cluster.head.id]) <= HEAD_SLOTS
     assert most_at_once(by_node[cluster.worker.id]) <= WORKER_SLOTS
+    for row in ray_rows.values():  # the runs are the driver's now (`harness reproduce`)
+        state = run_json(tmp_path / "ray", row)
+        assert state["repo"] == str(repo.resolve())
+        assert state["run_dir"] == str((tmp_path / "ray" / row["run_dir"]).resolve())
     run_dirs = [p for p in (tmp_path / "ray").iterdir() if p.is_dir()]
     assert sorted(p.name for p in run_dirs) == sorted(r["run_dir"] for r in ray_rows.values())
     # The key reached the tasks (else no ticket resolves) but no file of the nodes.
