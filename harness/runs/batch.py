@@ -29,7 +29,7 @@ from harness.sandbox.engine import connect
 
 RESULTS = "results.jsonl"
 PREDICTIONS = "predictions.jsonl"
-STAGGER_S = 0.5  # between container starts, so N workers do not hit the engine at once
+STAGGER_S = 0.2  # between container starts, so N workers do not hit the engine at once
 
 
 @dataclass(frozen=True)
