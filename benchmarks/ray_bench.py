@@ -25,50 +25,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+# The same repository and scripted stages as batch_bench: this directory is on sys.path for
+# the script and for Ray's workers, which import the stages' scripts from it by module path.
+from batch_bench import make_repo
+
 from harness.pipeline.ticket import Ticket
 from harness.runs.batch import BatchSpec, Engine, run_batch
 from harness.runs.tickets import BatchItem
-from harness.vendors.scripted import Reply
-from harness.vendors.types import ModelRequest
 
-SOURCE = 'exports.slugify = (t) => t.toLowerCase().replace(/ /g, "-");\n'
-FIXED = ('exports.slugify = (t) =>\n'
-         '  t.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");\n')
-TEST = ('const { test } = require("node:test");\nconst assert = require("node:assert");\n'
-        'const { slugify } = require("../src/slug");\n'
-        'test("trims", () => assert.strictEqual(slugify(" Hi, you! "), "hi-you"));\n')
-MANIFEST = {"summary": "fix", "sub_tickets": [{"id": "S1", "title": "trim", "operations": [
-    {"op": "modify", "path": "src/slug.js"}]}]}
-# By module path: Ray's worker processes import this file as `ray_bench` (the driver gives
-# them its script directory on sys.path), as does the local engine in this process.
+# By module path: Ray's worker processes import batch_bench (the driver gives them its script
+# directory on sys.path), as does the local engine in this process.
 STAGES = """\
 planner: {vendor: scripted, model: opus, timeout: 30s,
-          vendor_options: {script: "ray_bench:planner"}}
+          vendor_options: {script: "batch_bench:planner"}}
 coder: {vendor: scripted, model: sonnet, timeout: 30s,
-        vendor_options: {script: "ray_bench:coder"}}
+        vendor_options: {script: "batch_bench:coder"}}
 sandbox: {test_command: "node --test test/"}
 """
-
-
-def planner(request: ModelRequest) -> Reply:
-    return Reply("", [("submit_manifest", MANIFEST)])
-
-
-def coder(request: ModelRequest) -> Reply:
-    if any(m.tool_results for m in request.messages):
-        return Reply("", [("finish", {"summary": "done"})])
-    return Reply("", [("write_file", {"path": "src/slug.js", "content": FIXED})])
-
-
-def make_repo(path: Path) -> Path:
-    (path / "src").mkdir(parents=True)
-    (path / "test").mkdir()
-    (path / "src" / "slug.js").write_text(SOURCE)
-    (path / "test" / "slug.test.js").write_text(TEST)
-    env = ["-c", "user.name=bench", "-c", "user.email=bench@localhost"]
-    for args in (["init", "-q", "-b", "main"], ["add", "-A"], [*env, "commit", "-qm", "base"]):
-        subprocess.run(["git", "-C", str(path), *args], check=True)
-    return path
 
 
 def free_port() -> int:
