@@ -4,7 +4,7 @@ also subclass the built-in that best describes them so callers can catch either.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from harness.config.diagnostics import Diagnostic
@@ -60,11 +60,13 @@ class TicketError(HarnessError, ValueError):
 
 
 class RunStopped(HarnessError):
-    """The run must stop now: a cap was crossed. ``status`` is the run's final status."""
+    """The run must stop now: a cap was crossed. ``status`` is the run's final status;
+    ``partial`` is the outcome of the attempt it interrupted (for the run record)."""
 
     def __init__(self, status: str, message: str) -> None:
         super().__init__(message)
         self.status = status
+        self.partial: Any = None
 
 
 class PathOutsideWorkspaceError(HarnessError, PermissionError):
@@ -72,13 +74,19 @@ class PathOutsideWorkspaceError(HarnessError, PermissionError):
 
 
 class VendorError(HarnessError):
-    """A model call failed. ``vendor`` names the backend; the vendor's own message is kept."""
+    """A model call failed. ``vendor`` names the backend; the vendor's own message is kept.
+
+    ``spent`` and ``cost_usd``: what the failed call still consumed, when the vendor could tell
+    (a CLI session that ended in an error reports its usage), so the run's meter counts it.
+    ``spent`` is a ``harness.vendors.types.Usage``; typed loosely to keep this module a leaf."""
 
     retryable = False
 
     def __init__(self, vendor: str, message: str) -> None:
         super().__init__(f"{vendor}: {message}")
         self.vendor = vendor
+        self.spent: Any = None
+        self.cost_usd = 0.0
 
 
 class VendorAuthError(VendorError, PermissionError):

@@ -16,7 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ValidationError
 
 from harness.config.schema import McpServerConfig
-from harness.errors import VendorError, VendorTimeoutError
+from harness.errors import RunStopped, VendorError, VendorTimeoutError
 from harness.pipeline.events import Meter, Recorder
 from harness.pipeline.mcp_tools import McpHub
 from harness.pipeline.tools import Toolbox, describe, run_tool
@@ -24,7 +24,7 @@ from harness.sandbox.base import Sandbox
 from harness.stages.plan import Attempt
 from harness.vendors.types import Message, ModelRequest, ModelResponse, ToolResult, Usage
 
-Outcome = Literal["done", "timed_out", "error", "turn_limit", "no_result"]
+Outcome = Literal["done", "timed_out", "error", "turn_limit", "no_result", "stopped"]
 NUDGES = 2  # times a model that stops without its terminal tool is asked again
 
 
@@ -65,13 +65,16 @@ class AgentOutcome:
     duration_s: float = 0.0
 
     def add(self, response: ModelResponse) -> None:
-        u, r = self.usage, response.usage
+        self.add_usage(response.usage, response.cost_usd)
+        self.turns += 1
+
+    def add_usage(self, r: Usage, cost_usd: float) -> None:
+        u = self.usage
         self.usage = Usage(u.input_tokens + r.input_tokens, u.output_tokens + r.output_tokens,
                            u.cache_read_tokens + r.cache_read_tokens,
                            u.cache_write_tokens + r.cache_write_tokens,
                            u.thinking_tokens + r.thinking_tokens)
-        self.cost_usd += response.cost_usd
-        self.turns += 1
+        self.cost_usd += cost_usd
 
 
 def run_attempt(task: AgentTask, env: AttemptEnv) -> AgentOutcome:
@@ -91,6 +94,11 @@ def run_attempt(task: AgentTask, env: AttemptEnv) -> AgentOutcome:
         out.outcome, out.detail = "timed_out", str(exc)
     except VendorError as exc:
         out.outcome, out.detail = "error", str(exc)
+    except RunStopped as stop:  # a cap: what the attempt spent so far still goes on record
+        out.outcome, out.detail = "stopped", str(stop)
+        out.duration_s = round(time.monotonic() - started, 3)
+        stop.partial = out
+        raise
     out.duration_s = round(time.monotonic() - started, 3)
     return out
 
@@ -101,6 +109,9 @@ def _call(task: AgentTask, env: AttemptEnv, request: ModelRequest,
         response = task.attempt.vendor.complete(request, runner=env.sandbox)
     except VendorError as exc:
         env.recorder.exchange(task.stage, task.attempt.number, request, None, exc)
+        if isinstance(exc.spent, Usage):  # a failed call's tokens count against the caps too
+            out.add_usage(exc.spent, exc.cost_usd)
+            env.meter.add(exc.spent, exc.cost_usd)
         raise
     env.recorder.exchange(task.stage, task.attempt.number, request, response)
     out.add(response)

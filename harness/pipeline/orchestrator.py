@@ -16,6 +16,7 @@ from pydantic import BaseModel, create_model
 from harness.calibration.ceilings import Ceilings, RamblingStopped
 from harness.calibration.model import Shape
 from harness.config.schema import SandboxConfig
+from harness.errors import RunStopped
 from harness.pipeline.agent import AgentOutcome, AgentTask, AttemptEnv, run_attempt
 from harness.pipeline.events import AttemptRecord, Meter, Recorder, UsageRecord
 from harness.pipeline.manifest import (
@@ -305,11 +306,17 @@ class Pipeline:
                          stage.timeout, stage.config.max_turns or MAX_TURNS, role.text_is_result,
                          tuple(stage.config.mcp_servers))
         env = AttemptEnv(self.sandbox, self.meter, self.recorder, self.mcp.get(stage.role))
-        return run_attempt(task, env)
+        try:
+            return run_attempt(task, env)
+        except RunStopped as stop:  # the interrupted attempt's spend belongs in the record
+            if isinstance(stop.partial, AgentOutcome):
+                self._record(stage, attempt, label, stop.partial, stop.status, detail=str(stop),
+                             watch=False)
+            raise
 
     def _record(self, stage: StagePlan, attempt: Attempt, label: str, out: AgentOutcome,
                 outcome: str, *, detail: str = "", tests: list[TestRun] | None = None,
-                diff: str | None = None) -> None:
+                diff: str | None = None, watch: bool = True) -> None:
         paths = [f"{r.scope}: {'passed' if r.passed else 'failed'}" for r in tests or []]
         record = AttemptRecord(
             stage.role, attempt.number, label, attempt.tier, attempt.vendor.name, attempt.model_id,
@@ -319,7 +326,8 @@ class Pipeline:
         self.recorder.attempt(record)
         self.recorder.event("attempt_end", stage=stage.role, attempt=attempt.number,
                             outcome=outcome, tokens=out.usage.total, cost_usd=out.cost_usd)
-        self._watch(stage.role, out.usage.total)
+        if watch:
+            self._watch(stage.role, out.usage.total)
 
 
 def _failure(out: AgentOutcome) -> str:

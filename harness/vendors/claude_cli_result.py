@@ -3,6 +3,7 @@ the ``VendorError`` that says why not."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -130,12 +131,13 @@ def verdict_fault(verdict: Mapping[str, Any], retries: list[dict[str, Any]],
 
 def result_response(result: Mapping[str, Any], call: Call) -> ModelResponse:
     if result.get("is_error"):
-        raise result_fault(result, call)
+        raise _with_spend(result_fault(result, call), result, call)
     settings, vendor = call.settings, call.vendor
     raw_stop = result.get("stop_reason")
     text = _answer(result, call)
     if raw_stop == "refusal":
-        raise RefusalError(vendor, f"the model refused to answer: {_tail(text) or 'no reason'}")
+        raise _with_spend(RefusalError(
+            vendor, f"the model refused to answer: {_tail(text) or 'no reason'}"), result, call)
     stop: StopReason = "max_tokens" if raw_stop == "max_tokens" else "end_turn"
     usage, cost = _usage_and_cost(result, settings, vendor)
     session = result.get("session_id")
@@ -155,6 +157,14 @@ def _answer(result: Mapping[str, Any], call: Call) -> str:
         raise MalformedResponseError(call.vendor, f"the result's `result` is {type(text)}, "
                                      "not text")
     return text
+
+
+def _with_spend(fault: VendorError, result: Mapping[str, Any], call: Call) -> VendorError:
+    """A failed session still spent tokens: its result says how many, and the meter counts
+    them."""
+    with contextlib.suppress(MalformedResponseError):  # no usable usage: nothing to add
+        fault.spent, fault.cost_usd = _usage_and_cost(result, call.settings, call.vendor)
+    return fault
 
 
 def result_fault(result: Mapping[str, Any], call: Call) -> VendorError:

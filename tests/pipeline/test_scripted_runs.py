@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from harness.cli import main
+from harness.errors import TransientVendorError
 from harness.vendors.scripted import Reply, ScriptFn, register_script
 from harness.vendors.types import ModelRequest, Usage
 from tests.pipeline.conftest import BUGGY, FIXED, MANIFEST, Outcome, git, sandbox_section
@@ -191,6 +192,19 @@ def test_the_token_cap_stops_the_run_at_once(run: Callable[..., Outcome]) -> Non
     assert out.result.status == "token_cap_exceeded"
     assert len(coder.requests) == 1  # no call after the one that crossed the cap
     assert out.state["status"] == "token_cap_exceeded"
+    stopped = out.state["attempts"][-1]  # the interrupted attempt's spend is on record
+    assert (stopped["label"], stopped["outcome"]) == ("coder/S1/a1", "token_cap_exceeded")
+    assert out.state["totals"]["tokens"] > 3000
+
+
+def test_a_failed_calls_spend_counts_against_the_cap(run: Callable[..., Outcome]) -> None:
+    overloaded = TransientVendorError("scripted", "overloaded after a long answer")
+    overloaded.spent, overloaded.cost_usd = Usage(4000, 100), 0.02
+    coder = Plays([Reply(error=overloaded)], code(FIXED))
+    out = run(stages({"planner": Plays(PLAN), "coder": coder}, token_cap=3000))
+    assert out.result.status == "token_cap_exceeded"
+    assert len(coder.requests) == 1
+    assert out.state["totals"]["cost_usd"] >= 0.02
 
 
 def test_a_timed_out_attempt_is_a_failed_attempt(run: Callable[..., Outcome]) -> None:

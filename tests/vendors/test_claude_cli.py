@@ -281,8 +281,12 @@ def test_a_subscription_token(server: LoopbackServer, plan: RunPlan, sandbox: Do
 def test_max_turns_is_truncated(server: LoopbackServer, plan: RunPlan,
                                 sandbox: DockerSandbox) -> None:
     server.queue(tool_use("Bash", {"command": "true"}), tool_use("Bash", {"command": "true"}))
-    with pytest.raises(TruncatedError, match="max-turns"):
+    with pytest.raises(TruncatedError, match="max-turns") as info:
         ask(plan.stages["planner"].attempts[0], sandbox)  # vendor_options max_turns: 1
+    spent = info.value.spent  # the tokens the failed session used, for the run's meter
+    assert spent.input_tokens > 0
+    assert info.value.cost_usd == pytest.approx(spent.cost(
+        plan.stages["planner"].attempts[0].entry.price))
 
 
 def test_refusal(server: LoopbackServer, plan: RunPlan, sandbox: DockerSandbox) -> None:
