@@ -94,6 +94,9 @@ class _Rules:
         model is written, and not for a name that ``models:`` declares (reported there)."""
         found = self.catalog.resolve(model)
         if found is not None and vendor.provider in (None, found[1].provider):
+            problem = vendor.model_problem(found[0])
+            if problem is not None and written:
+                self.error(path, problem.message, problem.hint)
             return found
         if not written or model in (self.doc.data.get("models") or {}):
             return None

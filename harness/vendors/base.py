@@ -92,6 +92,11 @@ class Vendor(ABC):
         raise VendorError(self.name, "this version of harness cannot call this vendor yet; "
                           "route the stage to another vendor")
 
+    def model_problem(self, model_id: str) -> OptionProblem | None:
+        """Why this vendor cannot serve ``model_id`` although the catalog gives the model to its
+        provider (checked by ``harness check`` before any call), or None."""
+        return None
+
     def option_problems(self, model_id: str, model: ModelEntry,
                         options: VendorOptions) -> list[OptionProblem]:
         """Options that the vendor accepts in general but ``model`` does not."""

@@ -86,16 +86,22 @@ class GeminiCliVendor(Vendor):
                                       options.thinking_budget, level_key="thinking_level",
                                       budget_key="thinking_budget")
 
+    def model_problem(self, model_id: str) -> OptionProblem | None:
+        if model_id not in SUBSTITUTED:
+            return None
+        return OptionProblem("model", f"the pinned gemini CLI sends {model_id} requests to "
+                             f"{SUBSTITUTED[model_id]}, which the catalog cannot price",
+                             "route this stage to the `google` vendor or pick another model")
+
     def complete(self, request: ModelRequest, *, runner: CommandRunner | None = None
                  ) -> ModelResponse:
         if runner is None:
             raise VendorError(self.name, "the gemini CLI runs only inside the ticket's sandbox "
                               "(complete(request, runner=sandbox)), never on the host")
         s = request.settings
-        if s.model_id in SUBSTITUTED:
-            raise VendorError(self.name, f"the pinned gemini CLI sends {s.model_id} requests to "
-                              f"{SUBSTITUTED[s.model_id]}, which the catalog cannot price; route "
-                              "this stage to the `google` vendor or pick another model")
+        refused = self.model_problem(s.model_id)
+        if refused is not None:
+            raise VendorError(self.name, f"{refused.message} — {refused.hint}")
         started = time.monotonic()
         names = tuple(dict.fromkeys((s.api_key_env, "GEMINI_API_KEY", "GOOGLE_API_KEY")))
         key = common.api_key(self.name, names[0], *names[1:])

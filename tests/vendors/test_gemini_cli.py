@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from harness.errors import (
+    ConfigError,
     ContextTooLongError,
     MalformedResponseError,
     RateLimitedError,
@@ -36,7 +37,7 @@ from harness.testing.gemini_server import (
     thinking_config,
 )
 from harness.testing.loopback import LoopbackServer, Recorded, Reply
-from harness.vendors.gemini_cli import answer_cost
+from harness.vendors.gemini_cli import GeminiCliVendor, answer_cost
 from harness.vendors.gemini_cli_result import CliAnswer
 from harness.vendors.types import (
     Message,
@@ -72,11 +73,13 @@ reviewer:
   timeout: 120s
   compute: medium
   base_url: {url}
+"""
+# gemini-3.5-flash: the CLI would call gemini-3.8-flash instead.
+SWAPPED = """\
 debugger:
   vendor: gemini-cli
-  model: gemini-flash            # gemini-3.5-flash: the CLI would call gemini-3.8-flash
+  model: gemini-flash
   timeout: 120s
-  base_url: {url}
 """
 
 
@@ -201,9 +204,17 @@ def test_thinking_budget_for_gemini_2_5(srv: LoopbackServer, sandbox: DockerSand
 
 
 def test_a_model_the_cli_would_swap_is_refused(srv: LoopbackServer, sandbox: DockerSandbox,
-                                               attempts: dict[str, tuple[Attempt, ...]]) -> None:
-    with pytest.raises(VendorError, match=r"gemini-3\.5-flash requests to gemini-3\.8-flash"):
-        call(attempts["debugger"][0], sandbox)
+                                               write: Callable[[str], Path]) -> None:
+    swap = r"gemini-3\.5-flash requests to gemini-3\.8-flash"
+    with pytest.raises(ConfigError, match=swap):  # harness check refuses the config
+        load_plan(write(STAGES.format(url=srv.url) + SWAPPED), shown_as="stages.yaml")
+    # and the vendor refuses the call, whatever built its settings
+    google = load_plan(write(SWAPPED.replace("gemini-cli", "google") + STAGES.format(
+        url=srv.url).split("reviewer:")[0])).stages["debugger"].attempts[0]
+    request = ModelRequest(google.settings(), SYSTEM, (Message("user", "hi"),),
+                           time.monotonic() + 30)
+    with pytest.raises(VendorError, match=swap):
+        GeminiCliVendor().complete(request, runner=sandbox)
     assert posts(srv) == []
 
 
