@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.status import Status
 
 from harness.calibration.project import data_home
 from harness.runs.execute import RunRequest, RunResult, execute
@@ -19,13 +20,26 @@ _OK = {"passed", "accepted", "approved"}
 
 
 class LiveDisplay:
-    """Prints each stage attempt, its tests and the run's running token and cost totals."""
+    """Prints each stage attempt, its tests and the run's running token and cost totals; while
+    an attempt runs, a status line shows the run's tokens and cost growing with every call."""
 
     def __init__(self, console: Console, *, verbose: bool = False) -> None:
         self.console = console
         self.verbose = verbose
         self.tokens = 0
         self.cost = 0.0
+        self._status: Status | None = None
+        self._label = ""
+
+    def close(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
+    def _refresh(self) -> None:
+        if self._status is not None:
+            self._status.update(f"{self._label} · run so far {self.tokens:,} tokens "
+                                f"${self.cost:.4f}")
 
     def __call__(self, kind: str, data: dict[str, Any]) -> None:
         handler = getattr(self, f"_on_{kind}", None)
@@ -34,10 +48,16 @@ class LiveDisplay:
 
     def _on_meter(self, d: dict[str, Any]) -> None:
         self.tokens, self.cost = int(d["tokens"]), float(d["cost_usd"])
+        self._refresh()
 
     def _on_attempt_start(self, d: dict[str, Any]) -> None:
         self.console.print(f"[bold]▶ {d['label']}[/]  tier [cyan]{d['tier']}[/]  "
                            f"{d['model']} via {d['vendor']}")
+        self._label = str(d["label"])
+        if self._status is None:
+            self._status = self.console.status("")
+            self._status.start()
+        self._refresh()
 
     def _on_tool(self, d: dict[str, Any]) -> None:
         if self.verbose:
@@ -49,6 +69,7 @@ class LiveDisplay:
         self.console.print(f"    tests ({d['scope']}): {verdict}{failing}")
 
     def _on_attempt_end(self, d: dict[str, Any]) -> None:
+        self.close()
         mark = "[green]✓[/]" if d["outcome"] in _OK else "[yellow]✗[/]"
         self.console.print(f"    {mark} {d['outcome']}  {d['tokens']:,} tokens  "
                            f"${d['cost_usd']:.4f}   run so far: {self.tokens:,} tokens "
@@ -97,9 +118,13 @@ def run(*, ticket: Path, repo: Path, config_path: Path, runs_dir: Path, base: st
     console = Console(highlight=False)
     # The run joins its project's history in the user's data directory (docs/calibration.md);
     # the demo does not: its repository is new on every run, a project of its own each time.
-    result = execute(RunRequest(ticket, repo, config_path, runs_dir, base, include_uncommitted,
-                                commit_branch, history_home=data_home(os.environ)),
-                     listener=LiveDisplay(console, verbose=verbose))
+    display = LiveDisplay(console, verbose=verbose)
+    try:
+        result = execute(RunRequest(ticket, repo, config_path, runs_dir, base,
+                                    include_uncommitted, commit_branch,
+                                    history_home=data_home(os.environ)), listener=display)
+    finally:
+        display.close()
     report(console, result)
     raise SystemExit(result.exit_code)
 
@@ -117,9 +142,13 @@ def demo(runs_dir: Path, config_path: Path | None, verbose: bool) -> None:
     repo = _demo_repo(bundle / "repo", runs_dir / "demo-repo")
     console = Console(highlight=False)
     console.print(f"demo repository: {repo}  (ticket {bundle / 'ticket.yaml'})")
-    result = execute(RunRequest(bundle / "ticket.yaml", repo,
-                                config_path or bundle / "stages.yaml", runs_dir),
-                     listener=LiveDisplay(console, verbose=verbose))
+    display = LiveDisplay(console, verbose=verbose)
+    try:
+        result = execute(RunRequest(bundle / "ticket.yaml", repo,
+                                    config_path or bundle / "stages.yaml", runs_dir),
+                         listener=display)
+    finally:
+        display.close()
     report(console, result)
     raise SystemExit(result.exit_code)
 
