@@ -54,10 +54,6 @@ class Review(_Strict):
     findings: list[Finding] = Field(default_factory=list)
 
 
-def schema_of(model: type[BaseModel]) -> dict[str, Any]:
-    return model.model_json_schema()
-
-
 @dataclass(frozen=True)
 class Decomposition:
     """The manifest's structure, recorded before any Coder call."""

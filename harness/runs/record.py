@@ -15,7 +15,6 @@ import dataclasses
 import json
 import os
 import tempfile
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -117,7 +116,3 @@ def _totals(attempts: list[dict[str, Any]]) -> dict[str, Any]:
     totals["cost_usd"] = round(sum(a["cost_usd"] for a in attempts), 6)
     totals["duration_s"] = round(sum(a["duration_s"] for a in attempts), 3)
     return totals
-
-
-def elapsed_since(start: float) -> float:
-    return round(time.monotonic() - start, 3)

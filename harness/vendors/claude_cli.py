@@ -25,11 +25,11 @@ from harness.vendors.claude_cli_command import (
     Session,
     claude_argv,
     claude_env,
-    render_prompt,
     stage_commands,
     watch_command,
 )
 from harness.vendors.claude_cli_result import Call, ExecOutcome, outcome_response
+from harness.vendors.cli_session import render_transcript
 from harness.vendors.types import CommandRunner, ModelRequest, ModelResponse
 
 # The CLI needs about a second to start; with less than this left there is no point.
@@ -108,7 +108,7 @@ class ClaudeCliVendor(Vendor):
 
     def _stage(self, runner: CommandRunner, request: ModelRequest, session: Session) -> None:
         """Write the prompt files into the container (offline: no network needed)."""
-        files = {session.prompt: render_prompt(request.messages)}
+        files = {session.prompt: render_transcript(request.messages)}
         if request.system:
             files[session.system] = request.system
         for cmd in stage_commands(session, files):

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from harness.errors import VendorError
 from harness.vendors import cli_session
 from harness.vendors.cli_mcp import claude_mcp_config
-from harness.vendors.types import Message, ModelRequest
+from harness.vendors.types import ModelRequest
 
 if TYPE_CHECKING:  # claude_cli imports this module
     from harness.vendors.claude_cli import ClaudeCliOptions
@@ -56,10 +56,6 @@ SUBDIRS = ("home", "config", "tmp")
 def stage_commands(session: Session, files: Mapping[str, str]) -> Iterator[list[str]]:
     """The execs that create the session directory and write ``files`` into it."""
     return cli_session.stage_commands(session.dir, SUBDIRS, files)
-
-
-def render_prompt(messages: tuple[Message, ...]) -> str:
-    return cli_session.render_transcript(messages)
 
 
 def claude_argv(request: ModelRequest, options: ClaudeCliOptions, session: Session,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -90,7 +89,3 @@ def run(tmp_path: Path, repo: Path, client: docker.DockerClient
 
 def sandbox_section() -> str:
     return "sandbox:\n  test_command: node --test test/\n"
-
-
-def run_subprocess(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(list(args), cwd=cwd, capture_output=True, text=True, check=False)
