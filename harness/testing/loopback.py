@@ -6,6 +6,7 @@ speak that vendor's wire format; tests queue ``Reply`` objects and read ``Record
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import threading
 from collections import deque
@@ -73,8 +74,16 @@ class LoopbackServer:
 
 def bridge_gateway(client: Any) -> str:
     """The host's address on Docker's default bridge (``client``: a docker.DockerClient)."""
-    config = client.networks.get("bridge").attrs["IPAM"]["Config"]
-    return str(config[0]["Gateway"])
+    return gateway_of(client.networks.get("bridge").attrs["IPAM"]["Config"][0])
+
+
+def gateway_of(ipam: dict[str, str]) -> str:
+    """A network's gateway from its IPAM config. A freshly started engine may record only the
+    subnet (Debian's 20.10 does); the bridge then has the subnet's first address, as dockerd
+    gives it."""
+    if ipam.get("Gateway"):
+        return ipam["Gateway"]
+    return str(next(ipaddress.ip_network(ipam["Subnet"], strict=False).hosts()))
 
 
 class ScriptedHandler(BaseHTTPRequestHandler):
