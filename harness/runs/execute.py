@@ -195,16 +195,11 @@ def _conventions(sandbox: DockerSandbox, ticket: Ticket) -> str | None:
 
 
 def _commit_branch(sandbox: DockerSandbox, request: RunRequest, ticket: Ticket) -> str | None:
-    """Commit the result in the worktree and point a new branch of the user's repository at it;
-    their checkout, index and current branch are untouched."""
+    """Commit the result in the ticket's private repository and point a new branch of the
+    user's repository at it; their checkout, index and current branch are untouched."""
     if request.commit_branch is None:
         return None
-    g = sandbox.workspace.git()
-    g.add("-A")
-    g.commit("-q", "-m", f"{ticket.id}: {ticket.title}", "--no-verify",
-             env={"GIT_AUTHOR_NAME": "harness", "GIT_AUTHOR_EMAIL": "harness@localhost",
-                  "GIT_COMMITTER_NAME": "harness", "GIT_COMMITTER_EMAIL": "harness@localhost"})
-    sha = g.rev_parse("HEAD").strip()
+    sha = sandbox.workspace.commit(f"{ticket.id}: {ticket.title}")
     sandbox.workspace.publish_objects()
     git.Git(sandbox.workspace.repo).branch(request.commit_branch, sha)
     return request.commit_branch

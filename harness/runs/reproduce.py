@@ -122,7 +122,7 @@ def attempt_sandbox(client: docker.DockerClient, run_dir: Path, state: dict[str,
                     f"({now[:19]} vs recorded {recorded[:19] or 'none'})")
             diff = run_dir / str(attempt["diff"])
             if diff.exists() and diff.stat().st_size:
-                sandbox.workspace.git().apply("--binary", "--whitespace=nowarn", str(diff))
+                sandbox.workspace.git().run("apply", "--binary", "--whitespace=nowarn", str(diff))
             yield sandbox, note
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

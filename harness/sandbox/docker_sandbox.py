@@ -197,7 +197,7 @@ class DockerSandbox(Sandbox):
         return hits
 
     def exists(self, path: str) -> bool:
-        return self.files.resolve(path).exists()
+        return self.files.exists(path)
 
     def changed_files(self) -> list[str]:
         return self.workspace.changed_files()
@@ -206,7 +206,7 @@ class DockerSandbox(Sandbox):
         return self.workspace.diff()
 
     def reset(self) -> None:
-        self.workspace.reset()
+        self.workspace.reset(CONTAINER_UID if os.getuid() == 0 else None)
 
     # -- lifecycle -----------------------------------------------------------------------------
 

@@ -6,19 +6,16 @@ is safe to run at the start of every command and while a batch is running.
 
 from __future__ import annotations
 
-import contextlib
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import docker
 import docker.errors
-import git
 
-from harness.sandbox.docker_sandbox import LABEL_REPO, LABEL_RUN_DIR
+from harness.sandbox.docker_sandbox import LABEL_RUN_DIR
 from harness.sandbox.image import HASH_LABEL
 from harness.sandbox.lease import is_alive
-from harness.sandbox.workspace import WORKSPACE_DIR
+from harness.sandbox.workspace import WORKSPACE_DIR, discard
 
 
 @dataclass
@@ -51,10 +48,8 @@ def collect_garbage(client: docker.DockerClient) -> Collected:
                 raise
         worktree = run_dir / WORKSPACE_DIR
         if worktree.exists():
-            shutil.rmtree(worktree, ignore_errors=True)
+            discard(worktree)
             done.worktrees.append(str(worktree))
-        if labels.get(LABEL_REPO):
-            _prune(Path(labels[LABEL_REPO]))
     try:
         pruned = client.images.prune(filters={"dangling": True, "label": HASH_LABEL})
     except docker.errors.APIError as exc:
@@ -64,8 +59,3 @@ def collect_garbage(client: docker.DockerClient) -> Collected:
     done.images = [d["Deleted"] for d in pruned.get("ImagesDeleted") or [] if "Deleted" in d]
     return done
 
-
-def _prune(repo: Path) -> None:
-    with contextlib.suppress(git.GitCommandError, git.InvalidGitRepositoryError,
-                             git.NoSuchPathError):
-        git.Repo(repo).git.worktree("prune")

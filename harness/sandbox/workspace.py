@@ -1,77 +1,111 @@
-"""A ticket's workspace: a git worktree of the base commit under the run directory.
+"""A ticket's workspace: the base commit checked out under the run directory, tracked by a
+private git directory that the container never sees.
 
-The user's checkout, branch, index and uncommitted changes are never modified; git records the
-worktree under the repository's .git/worktrees until ``remove`` (or ``harness gc``) prunes it.
+The tree at ``path`` is bind-mounted into the container, so everything in it is written by code
+we do not trust (the repository's scripts, the model's commands). Host-side git therefore never
+discovers a repository from it: every command names the private git directory and the work tree
+explicitly (``HostGit``), reads no system or global config, and has every repository-controlled
+behaviour that could run a program turned off. The workspace holds no ``.git`` of ours at all.
+
+The user's repository is only read: its object store is an alternate of the private one, and
+nothing is registered in it (no ``git worktree``), so its refs, reflog, index, stash, config,
+hooks and object store are byte-identical after any run.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import git
 
 from harness.errors import WorkspaceError
+from harness.sandbox.hostgit import HostGit
 
-WORKSPACE_DIR = "workspace"  # the worktree's name inside a run directory
+WORKSPACE_DIR = "workspace"  # the tree's name inside a run directory
 LARGE_REPO_FILES = 100_000
-# Root on the host must be able to run git in a worktree owned by the container's user.
-_SAFE = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "safe.directory", "GIT_CONFIG_VALUE_0": "*"}
+ATTRIBUTES_LIMIT = 1 << 20  # bytes of .gitattributes read for the notes
 
 
 @dataclass(frozen=True)
 class Workspace:
     repo: Path  # the user's repository (read from, never changed)
-    path: Path  # the worktree, mounted at /workspace
+    path: Path  # the tree mounted at /workspace
     base_commit: str
     notes: tuple[str, ...] = field(default=())
-    repo_objects: Path | None = None  # the user's object store, read through as an alternate
 
     @property
-    def objects(self) -> Path:
-        """Objects the ticket writes (``git add`` for a diff, a commit) go here, in the run
-        directory: the user's object store is only read."""
-        return self.path.parent / f".{self.path.name}-objects"
+    def git_dir(self) -> Path:
+        """The private git directory, beside the tree and outside the mount."""
+        return git_dir_of(self.path)
 
-    def git(self) -> git.Git:
-        g = git.Git(self.path)
-        g.update_environment(**_SAFE)
-        if self.repo_objects is not None:
-            self.objects.mkdir(exist_ok=True)
-            g.update_environment(GIT_OBJECT_DIRECTORY=str(self.objects),
-                                 GIT_ALTERNATE_OBJECT_DIRECTORIES=str(self.repo_objects))
+    def git(self) -> HostGit:
+        return HostGit(self.git_dir, self.path)
+
+    def stage_all(self) -> HostGit:
+        """Stage the whole tree in the private index. A directory holding its own ``.git`` (a
+        repository made inside the sandbox) is left out: git would record it as a submodule,
+        or refuse the whole add when it has no commit."""
+        g = self.git()
+        nested = [f":(exclude,literal){p}" for p in nested_repositories(self.path)]
+        g.run("add", "-A", "--", ".", *nested)
         return g
+
+    def changed_files(self) -> list[str]:
+        g = self.stage_all()
+        return [p for p in g.run("diff", "--cached", "--name-only", "-z", self.base_commit,
+                                 "--").split("\0") if p]
+
+    def diff(self) -> str:
+        """Every change in the tree against the base commit, new files included."""
+        g = self.stage_all()  # the private index: the user's is never touched
+        patch = g.run("diff", "--cached", "--binary", self.base_commit, "--", limit=True)
+        return patch + "\n" if patch and not patch.endswith("\n") else patch
+
+    def reset(self, owner: tuple[int, int] | None = None) -> None:
+        g = self.git()
+        g.run("reset", "--hard", "-q", self.base_commit)
+        g.run("clean", "-fdq")
+        if owner is not None:  # files git rewrote as root must stay writable inside
+            chown_tree(self.path, owner)
+
+    def commit(self, message: str) -> str:
+        """Commit the tree in the private repository; the commit id."""
+        g = self.stage_all()
+        who = {"GIT_AUTHOR_NAME": "harness", "GIT_AUTHOR_EMAIL": "harness@localhost",
+               "GIT_COMMITTER_NAME": "harness", "GIT_COMMITTER_EMAIL": "harness@localhost"}
+        g.run("commit", "-q", "--no-verify", "--allow-empty", "-m", message, env=who)
+        return g.run("rev-parse", "HEAD").strip()
 
     def publish_objects(self) -> None:
         """Copy the ticket's objects into the user's store (only for an opt-in branch)."""
-        if self.repo_objects is None or not self.objects.is_dir():
-            return
-        for src in self.objects.rglob("*"):
-            dest = self.repo_objects / src.relative_to(self.objects)
-            if src.is_file() and not dest.exists():
+        objects, target = self.git_dir / "objects", user_objects(self.repo)
+        for src in objects.rglob("*"):
+            rel = src.relative_to(objects)
+            if rel.parts[0] in ("info", "pack") or not src.is_file():
+                continue
+            dest = target / rel
+            if not dest.exists():
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(src, dest)
 
-    def changed_files(self) -> list[str]:
-        g = self.git()
-        g.add("-A")
-        return [line for line in str(g.diff("--cached", "--name-only", self.base_commit))
-                .splitlines() if line]
 
-    def diff(self) -> str:
-        """Every change in the worktree against the base commit, new files included."""
-        g = self.git()
-        g.add("-A")  # the worktree's own index, not the user's
-        patch = str(g.diff("--cached", "--binary", self.base_commit))
-        return patch + "\n" if patch else patch  # git's own output ends with one; apply needs it
+def nested_repositories(tree: Path) -> list[str]:
+    """Directories under ``tree`` (not itself) that hold a ``.git``, relative to it."""
+    found: list[str] = []
+    for dirpath, dirnames, filenames, _ in os.fwalk(tree, follow_symlinks=False):
+        if dirpath != str(tree) and ".git" in (*dirnames, *filenames):
+            found.append(os.path.relpath(dirpath, tree))
+            dirnames[:] = []
+        else:
+            dirnames[:] = [d for d in dirnames if d != ".git"]
+    return found
 
-    def reset(self) -> None:
-        g = self.git()
-        g.reset("--hard", "-q", self.base_commit)
-        g.clean("-fdq")
+
+def git_dir_of(tree: Path) -> Path:
+    return tree.parent / f".{tree.name}.git"
 
 
 def open_repo(repo_path: Path) -> git.Repo:
@@ -99,78 +133,83 @@ def resolve_base(repo: git.Repo, ref: str) -> str:
                              "or commit that `git rev-parse` knows") from None
 
 
+def user_objects(repo_path: Path) -> Path:
+    """The user's object store (the common one, for a linked worktree of theirs)."""
+    common = Path(git.Repo(repo_path).git.rev_parse("--git-common-dir"))
+    return ((common if common.is_absolute() else repo_path / common) / "objects").resolve()
+
+
 def create_workspace(repo_path: Path, dest: Path, *, base: str = "HEAD",
                      include_uncommitted: bool = False,
                      owner: tuple[int, int] | None = None) -> Workspace:
-    """Check out ``base`` of ``repo_path`` at ``dest`` (which must not exist)."""
+    """Check out ``base`` of ``repo_path`` at ``dest`` (absent, or an empty directory)."""
     repo = open_repo(repo_path)
     commit = resolve_base(repo, base)
     if include_uncommitted and commit != repo.head.commit.hexsha:
         raise WorkspaceError("--include-uncommitted copies changes made on top of HEAD; it "
                              f"cannot be combined with --base {base}")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    repo.git.worktree("add", "--detach", str(dest), commit)
-    objects = Path(repo.git.rev_parse("--git-common-dir"))
-    objects = (objects if objects.is_absolute() else Path(repo.working_dir) / objects) / "objects"
-    ws = Workspace(Path(repo.working_dir), dest, commit, repo_objects=objects.resolve())
+    ws = Workspace(Path(repo.working_dir), dest, commit)
     try:
+        dest.mkdir(parents=True, exist_ok=True)
+        g = HostGit.init(ws.git_dir, dest, alternate=user_objects(ws.repo))
+        g.run("checkout", "-q", "-f", "--detach", commit)
         if include_uncommitted:
-            _copy_uncommitted(repo, dest)
-        notes = _notes(dest)
+            _copy_uncommitted(repo, g)
+        notes = _notes(g, commit)
         if owner is not None:
-            _chown_tree(dest, owner)
+            chown_tree(dest, owner)
     except BaseException:
         remove_workspace(ws)
         raise
-    return Workspace(ws.repo, dest, commit, notes, ws.repo_objects)
+    return Workspace(ws.repo, dest, commit, notes)
 
 
 def remove_workspace(ws: Workspace) -> None:
-    """Delete the worktree and prune git's record of it; safe to call twice."""
-    if ws.path.exists():
-        shutil.rmtree(ws.path, ignore_errors=True)
-    shutil.rmtree(ws.objects, ignore_errors=True)
-    try:
-        repo = git.Repo(ws.repo)
-        repo.git.worktree("prune")
-    except (git.GitCommandError, git.InvalidGitRepositoryError, git.NoSuchPathError):
-        pass
+    """Delete the tree and its private git directory; safe to call twice."""
+    discard(ws.path)
 
 
-def _copy_uncommitted(repo: git.Repo, dest: Path) -> None:
-    """Staged and unstaged changes to tracked files, and untracked files that are not ignored."""
+def discard(tree: Path) -> None:
+    """Delete a workspace tree and its git directory (also for gc, without a Workspace)."""
+    for path in (tree, git_dir_of(tree)):
+        if path.exists() or path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _copy_uncommitted(repo: git.Repo, g: HostGit) -> None:
+    """Staged and unstaged changes to tracked files, and untracked files that are not ignored,
+    from the user's checkout (theirs: trusted, unlike the workspace)."""
     patch = repo.git.diff("HEAD", "--binary")
     if patch:
-        with tempfile.NamedTemporaryFile("w", suffix=".patch", delete=False) as f:
-            f.write(patch + "\n")
-        try:
-            g = git.Git(dest)
-            g.update_environment(**_SAFE)
-            g.apply("--binary", "--whitespace=nowarn", f.name)
-        finally:
-            os.unlink(f.name)
+        g.run("apply", "--binary", "--whitespace=nowarn", "-", stdin=patch + "\n")
     root = Path(repo.working_dir)
     for rel in repo.untracked_files:
-        target = dest / rel
+        target = g.work_tree / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(root / rel, target, follow_symlinks=False)
 
 
-def _notes(dest: Path) -> tuple[str, ...]:
+def _notes(g: HostGit, commit: str) -> tuple[str, ...]:
+    """What the model should know about the checkout, read from the commit's objects (never
+    through the tree: a committed .gitattributes may be a symlink to /dev/zero)."""
     notes = []
-    if (dest / ".gitmodules").exists():
+    paths = [p for p in g.run("ls-tree", "-r", "-z", "--name-only", commit).split("\0") if p]
+    if ".gitmodules" in paths:
         notes.append("the repository has submodules; they are not checked out in the sandbox")
-    attrs = dest / ".gitattributes"
-    if attrs.exists() and "filter=lfs" in attrs.read_text(errors="replace"):
+    if ".gitattributes" in paths and b"filter=lfs" in g.blob(commit, ".gitattributes",
+                                                             ATTRIBUTES_LIMIT):
         notes.append("files tracked by Git LFS are pointer files in the sandbox")
-    count = sum(len(files) for _, _, files in os.walk(dest))
-    if count > LARGE_REPO_FILES:
-        notes.append(f"{count} files: file listings are capped; prefer search")
+    if len(paths) > LARGE_REPO_FILES:
+        notes.append(f"{len(paths)} files: file listings are capped; prefer search")
     return tuple(notes)
 
 
-def _chown_tree(root: Path, owner: tuple[int, int]) -> None:
-    for dirpath, dirnames, filenames in os.walk(root):
-        os.lchown(dirpath, *owner)
+def chown_tree(root: Path, owner: tuple[int, int]) -> None:
+    """Give every entry under ``root`` to ``owner``, never following a symlink."""
+    os.lchown(root, *owner)
+    for _dirpath, dirnames, filenames, dirfd in os.fwalk(root, follow_symlinks=False):
         for name in (*dirnames, *filenames):
-            os.lchown(os.path.join(dirpath, name), *owner)
+            try:
+                os.chown(name, *owner, dir_fd=dirfd, follow_symlinks=False)
+            except FileNotFoundError:
+                continue

@@ -79,3 +79,9 @@ def open_sandbox(client: docker.DockerClient, image: BuiltImage, tmp_path: Path
     yield _open
     for cm in reversed(stack):
         cm.__exit__(None, None, None)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def sandbox(open_sandbox: Callable[..., DockerSandbox], repo: Path) -> DockerSandbox:
+    """A sandbox on the default ``repo``."""
+    return open_sandbox(repo)

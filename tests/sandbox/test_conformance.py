@@ -26,11 +26,6 @@ def running(sandbox: Sandbox, *argv: str) -> int:
     return int(sandbox.exec(["python3", "-c", script, *argv]).stdout)
 
 
-@pytest.fixture
-def sandbox(open_sandbox: Open, repo: Path) -> Sandbox:
-    return open_sandbox(repo)
-
-
 def test_exit_codes_and_streams(sandbox: Sandbox) -> None:
     r = sandbox.exec("echo out; echo err >&2; exit 3")
     assert (r.exit_code, r.stdout, r.stderr, r.timed_out, r.ok) == (3, "out\n", "err\n", False,

@@ -82,10 +82,13 @@ def test_no_orphans_after_kill_9(client: docker.DockerClient, image: BuiltImage,
     done = collect_garbage(client)
     assert containers(client, "doomed-run") == []  # ... and collected
     assert str(tmp_path / "doomed" / "workspace") in done.worktrees
-    assert git(repo, "worktree", "list").count("\n") == 2  # the repo and the live run
+    assert not (tmp_path / "doomed" / ".workspace.git").exists()  # its private git dir too
+    assert (tmp_path / "live" / ".workspace.git").is_dir()
     assert containers(client, "live-run")  # a live run is never touched
     live.send_signal(signal.SIGTERM)
     live.wait(timeout=60)
+    assert not (tmp_path / "live" / ".workspace.git").exists()
+    # Nothing was ever registered in the user's repository (no git worktree to prune).
     assert git(repo, "worktree", "list").count("\n") == 1
 
 
