@@ -3,7 +3,10 @@
 
 Usage: hx_exec.py REQUEST_JSON. The request names the command (argv list, or a string run by
 /bin/sh -c), a timeout, an output limit, env and cwd. The command runs in its own session so a
-timeout kills its whole process group. Prints one JSON result line on stdout.
+timeout kills its whole process group; when it ends, every other process in the container but
+PID 1 is killed too (``sweep``, on by default). With ``forward`` ({port, socket}), connections to
+127.0.0.1:port are relayed to a Unix socket while the command runs: the container's only way
+out, to the harness's egress proxy. Prints one JSON result line on stdout.
 """
 
 import contextlib
@@ -11,8 +14,10 @@ import json
 import os
 import selectors
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import deque
 
@@ -101,8 +106,57 @@ def collect(proc, sinks, timeout):
     return False
 
 
+def forward(spec):
+    """Relay connections to 127.0.0.1:PORT in the container to the host's egress socket, for
+    the length of this command (threads of this process: nothing outlives it)."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", int(spec["port"])))
+    listener.listen(64)
+    thread = threading.Thread(target=accept_loop, args=(listener, spec["socket"]))
+    thread.daemon = True
+    thread.start()
+
+
+def accept_loop(listener, path):
+    while True:
+        client, _ = listener.accept()
+        upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            upstream.connect(path)
+            for src, dst in ((client, upstream), (upstream, client)):
+                relay = threading.Thread(target=pipe, args=(src, dst))
+                relay.daemon = True
+                relay.start()
+        except (OSError, RuntimeError):  # no proxy listening, or no thread to be had
+            client.close()
+            upstream.close()
+
+
+def pipe(src, dst):
+    try:
+        while True:
+            data = src.recv(65536)
+            if not data:
+                break
+            dst.sendall(data)
+    except OSError:
+        pass
+    finally:
+        with contextlib.suppress(OSError):
+            dst.shutdown(socket.SHUT_WR)
+
+
 def main():
     req = json.loads(sys.argv[1])
+    if req.get("forward"):
+        try:
+            forward(req["forward"])
+        except OSError as exc:
+            print(json.dumps({"exit_code": 125, "stdout": "",
+                              "stderr": "harness egress relay: %s" % exc, "timed_out": False,
+                              "oom_killed": False, "duration": 0.0, "truncated": 0}))
+            return
     cmd = req["cmd"]
     argv = ["/bin/sh", "-c", cmd] if isinstance(cmd, str) else cmd
     env = dict(os.environ)
@@ -120,9 +174,12 @@ def main():
                           "truncated": 0}))
         return
     timed_out = collect(proc, (out, err), req["timeout"])
-    # The whole process group goes, on a timeout and also after a normal exit: nothing the
-    # command started in the background outlives it.
+    # The whole process group goes, on a timeout and also after a normal exit; then every
+    # other process in the container (a daemon that left the group with setsid, say), so
+    # nothing the command started outlives it or sees the next command's environment.
     kill_group(proc, gently=timed_out)
+    if req.get("sweep", True):
+        kill_everything_else()
     code = proc.returncode
     # A shell reports its OOM-killed child as exit 137, so count kills rather than read signals.
     oom = not timed_out and oom_kills() > before >= 0
@@ -145,6 +202,14 @@ def kill_group(proc, gently):
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+
+
+def kill_everything_else():
+    """SIGKILL every process of the container but PID 1 (the reaper) and this one. kill(-1)
+    walks the process list under the kernel's task lock, so a forking process cannot slip
+    through; it spares PID 1 of the namespace and the caller."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(-1, signal.SIGKILL)
 
 
 if __name__ == "__main__":

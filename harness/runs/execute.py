@@ -178,11 +178,10 @@ def _sandbox_config(cfg: SandboxConfig, ticket: Ticket) -> SandboxConfig:
 
 
 def _network(plan: RunPlan) -> Network:
-    policy = plan.config.sandbox.network
-    if policy == "always":
-        return "always"
-    uses_cli = any(a.vendor.surface == "cli" for s in plan.stages.values() for a in s.attempts)
-    return "on-demand" if uses_cli and policy == "cli-only" else "none"
+    """The container's network: cli-only means none at all, with a CLI stage's API reachable
+    through the egress proxy (which holds the key) while that stage runs."""
+    return {"none": "none", "cli-only": "proxy", "always": "always"}[
+        plan.config.sandbox.network]  # type: ignore[return-value]
 
 
 def _conventions(sandbox: DockerSandbox, ticket: Ticket) -> str | None:

@@ -12,6 +12,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from types import TracebackType
 
+from harness.vendors.types import EgressLink, EgressRoute
+
 WORKDIR = "/workspace"
 
 
@@ -96,9 +98,11 @@ class Sandbox(ABC):
         """Discard every change against the base commit (ignored files, e.g. builds, stay)."""
 
     @abstractmethod
-    def online(self) -> AbstractContextManager[None]:
-        """Network access for the duration of the block, for a CLI vendor running inside.
-        Raises ``SandboxError`` when the sandbox's network policy forbids it."""
+    def egress(self, route: EgressRoute) -> AbstractContextManager[EgressLink]:
+        """The one way out of the sandbox, for the duration of the block: commands run inside
+        reach ``route``'s API at the link's ``base_url`` through a proxy on the host that sets
+        the credential (which never enters the sandbox) and meters every exchange. Raises
+        ``SandboxError`` when the sandbox's network policy forbids it."""
 
     @abstractmethod
     def close(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -20,15 +21,30 @@ from docker.types import Mount
 from harness.config.schema import SandboxConfig
 from harness.errors import SandboxError
 from harness.sandbox.base import WORKDIR, ExecResult, Sandbox, SearchHit
+from harness.sandbox.egress import (
+    CONTROL_DIR,
+    EGRESS_PORT,
+    SOCKET,
+    Session,
+    make_control_dir,
+    remove_control_dir,
+    serve,
+)
 from harness.sandbox.files import WorkspaceFiles
+from harness.sandbox.resources import bundled
 from harness.sandbox.workspace import Workspace, remove_workspace
+from harness.vendors.types import EgressRoute
 
 SUPERVISOR = "/opt/harness/hx_exec.py"
+# PID 1: a reaper sent as source, so any image with a python3 runs it (a pinned older one too).
+INIT = ["python3", "-I", "-c", bundled("sandbox/hx_init.py").read_text(encoding="utf-8")]
 CONTAINER_UID = (1000, 1000)
 LABEL_RUN, LABEL_TICKET = "harness.run_id", "harness.ticket"
 LABEL_RUN_DIR, LABEL_REPO = "harness.run_dir", "harness.repo"
 BRIDGE = "bridge"
-Network = Literal["none", "on-demand", "always"]
+# none: no network and no egress; proxy: no network, a CLI's API through the egress proxy only;
+# always: the bridge for everything (and a CLI's API still through the proxy: keys stay out).
+Network = Literal["none", "proxy", "always"]
 # Slack between a command's own timeout and the host giving up on the exec call.
 HOST_SLACK = 30.0
 
@@ -47,20 +63,23 @@ def container_user() -> tuple[int, int]:
 
 
 def run_container(client: docker.DockerClient, image: str, mount: Path, repo: Path,
-                  cfg: SandboxConfig, *, who: Identity, network: Network) -> Container:
-    """Start the ticket's container with ``mount`` (an existing directory) at /workspace."""
+                  cfg: SandboxConfig, *, who: Identity, network: Network,
+                  control: Path) -> Container:
+    """Start the ticket's container with ``mount`` (an existing directory) at /workspace and
+    ``control`` (see ``egress``) read-only at its ``CONTROL_DIR``."""
     uid, gid = container_user()
     try:
         return client.containers.run(
-            image, ["sleep", "infinity"], detach=True, init=True, user=f"{uid}:{gid}",
+            image, INIT, detach=True, init=False, user=f"{uid}:{gid}",
             working_dir=WORKDIR, hostname="sandbox",
             labels={LABEL_RUN: who.run_id, LABEL_TICKET: who.ticket,
                     LABEL_RUN_DIR: who.run_dir, LABEL_REPO: str(repo)},
-            mounts=[Mount(WORKDIR, str(mount), type="bind")],
+            mounts=[Mount(WORKDIR, str(mount), type="bind"),
+                    Mount(CONTROL_DIR, str(control), type="bind", read_only=True)],
             cap_drop=["ALL"], security_opt=["no-new-privileges"],
             nano_cpus=int(cfg.cpus * 1e9), mem_limit=cfg.memory, memswap_limit=cfg.memory,
             pids_limit=cfg.pids_limit,
-            network_mode="none" if network == "none" else BRIDGE,
+            network_mode=BRIDGE if network == "always" else "none",
             environment={"HOME": "/tmp", "CI": "1"})
     except docker.errors.ImageNotFound:
         raise SandboxError(f"image {image} not found — run `harness sandbox build`") from None
@@ -70,14 +89,18 @@ def run_container(client: docker.DockerClient, image: str, mount: Path, repo: Pa
 
 class DockerSandbox(Sandbox):
     def __init__(self, client: docker.DockerClient, container: Container, workspace: Workspace,
-                 cfg: SandboxConfig, network: Network) -> None:
+                 cfg: SandboxConfig, *, network: Network, control: Path) -> None:
         self.client = client
         self.network = network
+        self.control = control
         self.container = container
         self.workspace = workspace
         self.cfg = cfg
         owner = CONTAINER_UID if os.getuid() == 0 else None
         self.files = WorkspaceFiles(workspace.path, owner)
+        # One command at a time: each one's end kills every other process in the container.
+        self._exec_lock = threading.Lock()
+        self._forward: dict[str, Any] | None = None  # the egress relay, during a session
         self._closed = False
 
     @classmethod
@@ -85,44 +108,31 @@ class DockerSandbox(Sandbox):
               cfg: SandboxConfig, who: Identity, *, network: Network = "none") -> DockerSandbox:
         """Create and start the ticket's container; on failure nothing is left behind.
 
-        ``network``: ``none`` never; ``on-demand`` offline except inside ``online()``;
-        ``always`` online throughout."""
-        container = run_container(client, image, workspace.path, workspace.repo, cfg, who=who,
-                                  network=network)
-        return cls.attach(client, container, workspace, cfg, network)
-
-    @classmethod
-    def attach(cls, client: docker.DockerClient, container: Container, workspace: Workspace,
-               cfg: SandboxConfig, network: Network) -> DockerSandbox:
-        """Own a container made by ``run_container`` for ``workspace``."""
-        sandbox = cls(client, container, workspace, cfg, network)
-        if network == "on-demand":
-            sandbox._detach()
-        return sandbox
+        ``network``: ``none`` never; ``proxy`` never, but a CLI session reaches its API through
+        ``egress``; ``always`` on the bridge throughout."""
+        control = make_control_dir()
+        try:
+            container = run_container(client, image, workspace.path, workspace.repo, cfg,
+                                      who=who, network=network, control=control)
+        except BaseException:
+            remove_control_dir(control)
+            raise
+        return cls(client, container, workspace, cfg, network=network, control=control)
 
     @contextmanager
-    def online(self) -> Iterator[None]:
-        """Network access for the duration of the block (for a CLI vendor running inside)."""
-        if self.network == "always":
-            yield
-            return
+    def egress(self, route: EgressRoute) -> Iterator[Session]:
+        """The container's way to ``route``'s API for the block: commands run meanwhile reach
+        it at ``127.0.0.1:EGRESS_PORT``; nothing else is reachable, and the credential is set on
+        the host."""
         if self.network == "none":
-            raise SandboxError("this sandbox was started without network (sandbox.network: "
-                               "none) — set it to cli-only or always")
-        try:
-            self.client.networks.get(BRIDGE).connect(self.container)
-        except docker.errors.APIError as exc:
-            raise self._broken(f"could not connect to the network: {exc}") from None
-        try:
-            yield
-        finally:
-            self._detach()
-
-    def _detach(self) -> None:
-        try:
-            self.client.networks.get(BRIDGE).disconnect(self.container, force=True)
-        except docker.errors.APIError as exc:
-            raise self._broken(f"could not disconnect from the network: {exc}") from None
+            raise SandboxError("sandbox.network is none: a CLI stage cannot reach its API — set "
+                               "it to cli-only (the default) in stages.yaml")
+        with serve(route, self.control) as session:
+            self._forward = {"port": EGRESS_PORT, "socket": f"{CONTROL_DIR}/{SOCKET}"}
+            try:
+                yield session
+            finally:
+                self._forward = None
 
     # -- commands ------------------------------------------------------------------------------
 
@@ -133,17 +143,23 @@ class DockerSandbox(Sandbox):
         # supervisor's command line, which any process in the container can read.
         request = json.dumps({"cmd": cmd if isinstance(cmd, str) else list(cmd),
                               "timeout": limit, "limit": self.cfg.output_limit,
-                              "cwd": workdir})
+                              "cwd": workdir, "forward": self._forward})
+        with self._exec_lock:
+            started = time.monotonic()
+            out, err = self._exec_raw(request, env, timeout=limit + HOST_SLACK)
+            return self._result(out, err, time.monotonic() - started)
+
+    def _exec_raw(self, request: str, env: Mapping[str, str] | None, *,
+                  timeout: float) -> tuple[bytes, bytes]:
         api = self.client.api
-        started = time.monotonic()
         try:
             exec_id = api.exec_create(self.container.id, ["python3", SUPERVISOR, request],
                                       workdir=WORKDIR, environment=dict(env or {}))["Id"]
-            api.timeout = int(limit + HOST_SLACK)
+            api.timeout = int(timeout)
             out, err = api.exec_start(exec_id, demux=True)
         except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
             raise self._broken(f"exec failed: {exc}") from None
-        return self._result(out or b"", err or b"", time.monotonic() - started)
+        return out or b"", err or b""
 
     def _result(self, out: bytes, err: bytes, elapsed: float) -> ExecResult:
         line = out.decode("utf-8", "replace").strip().rsplit("\n", 1)[-1]
@@ -220,3 +236,4 @@ class DockerSandbox(Sandbox):
             pass
         finally:
             remove_workspace(self.workspace)
+            remove_control_dir(self.control)

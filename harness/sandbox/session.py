@@ -5,7 +5,6 @@ gets SIGINT/SIGTERM. A kill -9 skips all of it; ``harness gc`` then cleans up.""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import threading
 from collections.abc import Iterator
@@ -28,6 +27,7 @@ from harness.sandbox.docker_sandbox import (
     container_user,
     run_container,
 )
+from harness.sandbox.egress import make_control_dir, remove_control_dir
 from harness.sandbox.gc import collect_garbage
 from harness.sandbox.image import BuiltImage, Progress, dependency_image, sandbox_image
 from harness.sandbox.lease import Lease
@@ -36,6 +36,7 @@ from harness.sandbox.workspace import (
     WORKSPACE_DIR,
     Workspace,
     create_workspace,
+    discard,
     open_repo,
     remove_workspace,
     resolve_base,
@@ -86,23 +87,26 @@ def _start(client: docker.DockerClient, cfg: SandboxConfig, spec: TicketSpec,
             remove_workspace(ws)
             raise
     dest.mkdir(parents=True)  # the bind mount's source must exist before the checkout fills it
-    with ThreadPoolExecutor(1, thread_name_prefix="worktree") as pool:
+    control = make_control_dir()
+    with ThreadPoolExecutor(1, thread_name_prefix="workspace") as pool:
         pending = pool.submit(make)
         try:
             image = _deps(client, base_image, Commit(spec.repo, commit), cfg, spec=spec,
                           progress=progress)
             container = run_container(client, image.id, dest, spec.repo, cfg, who=who,
-                                      network=spec.network)
+                                      network=spec.network, control=control)
         except BaseException:
             _discard(pending, dest)
+            remove_control_dir(control)
             raise
         try:
             ws = pending.result()
         except BaseException:
             container.remove(force=True)
-            shutil.rmtree(dest, ignore_errors=True)
+            discard(dest)
+            remove_control_dir(control)
             raise
-    return DockerSandbox.attach(client, container, ws, cfg, spec.network)
+    return DockerSandbox(client, container, ws, cfg, network=spec.network, control=control)
 
 
 def _pinned(client: docker.DockerClient, image: str) -> BuiltImage:
@@ -123,7 +127,7 @@ def _discard(pending: Future[Workspace], dest: Path) -> None:
     try:
         remove_workspace(pending.result())
     except Exception:  # the checkout failed too; the first error is the one to report
-        shutil.rmtree(dest, ignore_errors=True)
+        discard(dest)
 
 
 def _host_is_root() -> bool:

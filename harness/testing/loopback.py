@@ -6,7 +6,6 @@ speak that vendor's wire format; tests queue ``Reply`` objects and read ``Record
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import threading
 from collections import deque
@@ -35,10 +34,8 @@ class Reply:
 
 
 class LoopbackServer:
-    """``with LoopbackServer(Handler) as srv:`` serves on 127.0.0.1 at ``srv.url``.
-
-    ``host``: the address to listen on; a CLI vendor running in a container reaches the host at
-    the Docker bridge's gateway (``bridge_gateway()``), so its tests listen there."""
+    """``with LoopbackServer(Handler) as srv:`` serves on 127.0.0.1 at ``srv.url``. A CLI vendor
+    in a container reaches it through the sandbox's egress proxy, which runs on the host."""
 
     def __init__(self, handler: type[ScriptedHandler], host: str = "127.0.0.1") -> None:
         self.replies: deque[Reply] = deque()
@@ -70,20 +67,6 @@ class LoopbackServer:
 
     def posts(self) -> Iterator[Recorded]:
         return (r for r in self.requests if r.method == "POST")
-
-
-def bridge_gateway(client: Any) -> str:
-    """The host's address on Docker's default bridge (``client``: a docker.DockerClient)."""
-    return gateway_of(client.networks.get("bridge").attrs["IPAM"]["Config"][0])
-
-
-def gateway_of(ipam: dict[str, str]) -> str:
-    """A network's gateway from its IPAM config. A freshly started engine may record only the
-    subnet (Debian's 20.10 does); the bridge then has the subnet's first address, as dockerd
-    gives it."""
-    if ipam.get("Gateway"):
-        return ipam["Gateway"]
-    return str(next(ipaddress.ip_network(ipam["Subnet"], strict=False).hosts()))
 
 
 class ScriptedHandler(BaseHTTPRequestHandler):

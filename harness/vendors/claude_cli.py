@@ -4,20 +4,23 @@ container because it executes its own tools.
 One call is one whole ``claude -p`` session: the CLI runs its own tool loop on /workspace and
 the answer is its final result. The prompt and system prompt are staged as files in a private
 directory under /tmp (``claude_cli_command``); ``claude_cli_watch`` runs the session inside the
-container, online, and ends it early on a refused key, on a retry past the deadline, or at the
-deadline; ``claude_cli_result`` turns what it printed into the response or the error.
+container and ends it early on a refused key, on a retry past the deadline, or at the deadline;
+``claude_cli_result`` turns what it printed into the response or the error. The container has
+no network and never sees the key: the CLI reaches the API through the sandbox's egress proxy,
+which sets the credential on the host and meters every exchange (the usage reported here).
 """
 
 from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 from typing import Annotated, Literal
 
 from pydantic import Field
 
 from harness.config.schema import ModelEntry, Tier
-from harness.errors import CliCrashError, VendorTimeoutError
+from harness.errors import CliCrashError, VendorError, VendorTimeoutError
 from harness.vendors import common
 from harness.vendors.anthropic_sdk import Effort, anthropic_control, anthropic_option_problems
 from harness.vendors.base import NativeControl, OptionProblem, Vendor, VendorOptions, concept
@@ -25,11 +28,13 @@ from harness.vendors.claude_cli_command import (
     Session,
     claude_argv,
     claude_env,
+    claude_route,
     stage_commands,
     watch_command,
 )
 from harness.vendors.claude_cli_result import Call, ExecOutcome, outcome_response
 from harness.vendors.cli_session import render_transcript
+from harness.vendors.egress import metered
 from harness.vendors.types import CommandRunner, ModelRequest, ModelResponse
 
 # The CLI needs about a second to start; with less than this left there is no point.
@@ -84,19 +89,28 @@ class ClaudeCliVendor(Vendor):
         options = settings.options
         assert isinstance(options, ClaudeCliOptions)
         key = common.api_key(self.name, settings.api_key_env)  # before anything runs
-        base_url = settings.base_url or os.environ.get("ANTHROPIC_BASE_URL")
+        route = claude_route(settings.api_key_env, key,
+                             settings.base_url or os.environ.get("ANTHROPIC_BASE_URL"),
+                             self.name)
         started = time.monotonic()
         session = Session.new()
         argv = claude_argv(request, options, session, self.name)
         self._session_seconds(request)
         self._stage(runner, request, session)
-        with runner.online():
+        with runner.egress(route) as link:
             seconds = self._session_seconds(request)
             outcome: ExecOutcome = runner.exec(watch_command(argv, session, seconds),
                                                timeout=seconds + BACKSTOP,
-                                               env=claude_env(request, session, key,
-                                                              base_url))
-        return outcome_response(outcome, Call(request, time.monotonic() - started, self.name))
+                                               env=claude_env(request, session, link.base_url))
+        # The proxy's count, not the CLI's: it covers a session killed at the deadline too.
+        usage, cost = metered(link.exchanges(), settings)
+        try:
+            response = outcome_response(outcome,
+                                        Call(request, time.monotonic() - started, self.name))
+        except VendorError as fault:
+            fault.spent, fault.cost_usd = usage, cost
+            raise
+        return replace(response, usage=usage, cost_usd=cost)
 
     def _session_seconds(self, request: ModelRequest) -> float:
         """How long the watcher may let claude run: to just before the deadline."""

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 from harness.errors import VendorError
 from harness.vendors import cli_session
 from harness.vendors.cli_mcp import claude_mcp_config
-from harness.vendors.types import ModelRequest
+from harness.vendors.egress import PLACEHOLDER_KEY, anthropic_tap
+from harness.vendors.types import EgressRoute, ModelRequest
 
 if TYPE_CHECKING:  # claude_cli imports this module
     from harness.vendors.claude_cli import ClaudeCliOptions
@@ -24,9 +25,15 @@ WATCH_SOURCE = Path(__file__).with_name("claude_cli_watch.py").read_text(encodin
 # dir is where it could remember a key.
 SESSION_ROOT = "/tmp/harness-claude"
 PERMISSION_DEFAULT = "bypassPermissions"  # the container is the boundary; uid 1000, not root
-# The CLI's own credential variables: an API key (x-api-key), a gateway's bearer token, and a
-# subscription's token from ``claude setup-token``. A key under any other name is an API key.
-CREDENTIAL_VARS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN")
+ANTHROPIC_API_URL = "https://api.anthropic.com"  # the CLI's own default
+# Credentials sent as a bearer token: a gateway's, and a subscription's from ``claude
+# setup-token`` (with the beta header the API wants for it). Any other name holds an API key.
+BEARER_VARS = ("ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN")
+OAUTH_BETA = "oauth-2025-04-20"
+# What the CLI calls with nonessential traffic off: the Messages API and a reachability probe.
+API_CALLS = (("POST", r"/v1/messages"), ("POST", r"/v1/messages/count_tokens"),
+             ("HEAD", r"/api/hello"), ("GET", r"/api/hello"))
+NO_MCP = json.dumps({"mcpServers": {}})
 
 
 @dataclass(frozen=True)
@@ -62,7 +69,11 @@ def claude_argv(request: ModelRequest, options: ClaudeCliOptions, session: Sessi
                 vendor: str) -> list[str]:
     """``claude -p`` for this request; the prompt itself comes on stdin."""
     settings = request.settings
-    argv = ["claude", "-p", "--output-format", "stream-json", "--verbose",
+    # No setting sources: nothing from the repository's .claude/ (hooks, env overrides of the
+    # base URL, permissions, plugins) or from the session's config dir; only the image's
+    # managed settings (hooks off, which nothing can turn back on) and these flags apply. Not
+    # --bare: it would also take the Write, Glob and Grep tools away.
+    argv = ["claude", "-p", "--setting-sources=", "--output-format", "stream-json", "--verbose",
             "--model", settings.model_id, "--no-session-persistence",
             "--permission-mode", options.permission_mode or PERMISSION_DEFAULT]
     control = settings.control
@@ -78,18 +89,28 @@ def claude_argv(request: ModelRequest, options: ClaudeCliOptions, session: Sessi
         argv += ["--append-system-prompt-file", session.system]
     if request.output_schema is not None:
         argv += ["--json-schema", json.dumps(dict(request.output_schema))]
-    if request.mcp_servers:  # only the stage's servers, none from the user's settings
-        argv += ["--mcp-config", json.dumps(claude_mcp_config(request.mcp_servers)),
-                 "--strict-mcp-config"]
-    return argv
+    # Only the stage's MCP servers: none from the repository's .mcp.json or any settings.
+    config = json.dumps(claude_mcp_config(request.mcp_servers)) if request.mcp_servers else NO_MCP
+    return [*argv, "--mcp-config", config, "--strict-mcp-config"]
 
 
-def claude_env(request: ModelRequest, session: Session, key: str,
-               base_url: str | None) -> dict[str, str]:
-    """The environment of this exec only: nothing here is written to a file."""
-    named = request.settings.api_key_env
-    env = {
-        named if named in CREDENTIAL_VARS else "ANTHROPIC_API_KEY": key,
+def claude_route(key_env: str, key: str, upstream: str | None, vendor: str) -> EgressRoute:
+    """What the egress proxy forwards for a session: the Messages API at the stage's endpoint,
+    with the real credential set on the host."""
+    bearer = key_env in BEARER_VARS
+    return EgressRoute(
+        vendor, upstream or ANTHROPIC_API_URL,
+        {"Authorization": f"Bearer {key}"} if bearer else {"x-api-key": key}, API_CALLS,
+        anthropic_tap,
+        append={"anthropic-beta": OAUTH_BETA} if key_env == "CLAUDE_CODE_OAUTH_TOKEN" else {})
+
+
+def claude_env(request: ModelRequest, session: Session, base_url: str) -> dict[str, str]:
+    """The environment of this exec only. The key is a placeholder: the proxy at ``base_url``
+    holds the real one."""
+    return {
+        "ANTHROPIC_API_KEY": PLACEHOLDER_KEY,
+        "ANTHROPIC_BASE_URL": base_url,
         # The stage's max_output_tokens (the CLI has no flag for it).
         "CLAUDE_CODE_MAX_OUTPUT_TOKENS": str(request.settings.max_output_tokens),
         "HOME": f"{session.dir}/home",
@@ -102,9 +123,6 @@ def claude_env(request: ModelRequest, session: Session, key: str,
         # bypassPermissions refuses to start as root unless told it is sandboxed.
         "IS_SANDBOX": "1",
     }
-    if base_url:
-        env["ANTHROPIC_BASE_URL"] = base_url
-    return env
 
 
 def watch_command(argv: list[str], session: Session, seconds: float) -> list[str]:

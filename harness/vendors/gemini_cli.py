@@ -14,17 +14,18 @@ inside), so every response is ``end_turn``.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field
 
-from harness.config.catalog import packaged_catalog
-from harness.config.schema import ModelEntry, Price, Tier
+from harness.config.schema import ModelEntry, Tier
 from harness.errors import VendorError, VendorTimeoutError
 from harness.vendors import common
 from harness.vendors.base import NativeControl, OptionProblem, Vendor, VendorOptions, concept
+from harness.vendors.egress import metered
 from harness.vendors.gemini_cli_prompt import json_answer, prompt_text, system_file
 from harness.vendors.gemini_cli_result import CliAnswer, Reader
 from harness.vendors.gemini_cli_session import (
@@ -33,11 +34,12 @@ from harness.vendors.gemini_cli_session import (
     cli_settings,
     gemini_command,
     gemini_env,
+    gemini_route,
     stage_commands,
     sweep_command,
 )
 from harness.vendors.google_sdk import ThinkingLevel, gemini_control, gemini_option_problems
-from harness.vendors.types import ModelResponse
+from harness.vendors.types import EgressLink, EgressRoute, Exchange, ModelResponse
 
 if TYPE_CHECKING:
     from harness.vendors.types import CommandRunner, ModelRequest
@@ -106,23 +108,29 @@ class GeminiCliVendor(Vendor):
         names = tuple(dict.fromkeys((s.api_key_env, "GEMINI_API_KEY", "GOOGLE_API_KEY")))
         key = common.api_key(self.name, names[0], *names[1:])
         reader = Reader(self.name, key, next(n for n in names if os.environ.get(n) == key))
-        answer = self._session(request, runner, key, reader)
+        route = gemini_route(key, s.base_url or os.environ.get("GOOGLE_GEMINI_BASE_URL"),
+                             self.name)
+        exchanges: list[Exchange] = []
+        try:
+            answer = self._session(request, runner, route, reader, exchanges)
+        except VendorError as fault:  # what a failed session spent, as the proxy counted it
+            fault.spent, fault.cost_usd = metered(exchanges, s)
+            raise
         text = (json_answer(self.name, answer.text, request.output_schema)
                 if request.output_schema is not None else answer.text)
-        usage = answer.total()
-        return ModelResponse(text, (), "end_turn", usage, answer_cost(answer, request),
-                             time.monotonic() - started, _model(answer, s.model_id),
-                             answer.session_id)
+        usage, cost = metered(exchanges, s)
+        return ModelResponse(text, (), "end_turn", usage, cost, time.monotonic() - started,
+                             _model(answer, s.model_id), answer.session_id)
 
-    def _session(self, request: ModelRequest, runner: CommandRunner, key: str,
-                 reader: Reader) -> CliAnswer:
-        """Stage the session's files, run the CLI online until the deadline, sweep."""
+    def _session(self, request: ModelRequest, runner: CommandRunner, route: EgressRoute,
+                 reader: Reader, exchanges: list[Exchange]) -> CliAnswer:
+        """Stage the session's files, run the CLI through the egress proxy until the
+        deadline, sweep. ``exchanges`` receives what the proxy forwarded."""
         if request.remaining() < common.MIN_ATTEMPT_SECONDS:
             raise reader.error(VendorTimeoutError, "the deadline passed before the CLI started")
         session = Session.new()
         settings = cli_settings(request, self.name, chat_attempts(request.remaining()))
         files = session.files(settings, system_file(request.system), prompt_text(request))
-        base_url = request.settings.base_url or os.environ.get("GOOGLE_GEMINI_BASE_URL")
         try:
             for command in stage_commands(session, files):
                 staged = runner.exec(command, timeout=HOUSEKEEPING_S)
@@ -130,9 +138,16 @@ class GeminiCliVendor(Vendor):
                     raise reader.error(VendorError, "could not write the session's files: "
                                        + staged.summary() + " " + staged.stderr[-500:])
             seconds = request.remaining()
-            with runner.online():
-                result = runner.exec(gemini_command(request, session), timeout=seconds,
-                                     env=gemini_env(session, key, base_url))
+            link: EgressLink | None = None
+            try:
+                with runner.egress(route) as link:
+                    system = link.publish(f"gemini-{session.token[:12]}.json",
+                                          json.dumps(settings))
+                    result = runner.exec(gemini_command(request, session), timeout=seconds,
+                                         env=gemini_env(session, link.base_url, system))
+            finally:  # read once the session is closed: the exchanges it cut count too
+                if link is not None:
+                    exchanges.extend(link.exchanges())
         finally:
             runner.exec(sweep_command(session), timeout=HOUSEKEEPING_S)
         return reader.answer(result, seconds)
@@ -141,16 +156,3 @@ class GeminiCliVendor(Vendor):
 def _model(answer: CliAnswer, asked: str) -> str:
     """The model asked for, unless the CLI called only others (it would have substituted)."""
     return asked if asked in answer.usage or not answer.usage else next(iter(answer.usage))
-
-
-def answer_cost(answer: CliAnswer, request: ModelRequest) -> float:
-    """Each model's tokens at its catalog price. The CLI calls other models for chores of its
-    own (context compression and loop detection in long sessions); a model the catalog does
-    not know is priced like the one asked for."""
-    s, catalog = request.settings, packaged_catalog()
-
-    def price(model: str) -> Price:
-        found = catalog.resolve(model) if model != s.model_id else None
-        return found[1].price if found else s.entry.price
-
-    return sum(usage.cost(price(model)) for model, usage in answer.usage.items())

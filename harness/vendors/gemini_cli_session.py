@@ -31,7 +31,8 @@ from typing import Any
 from harness.errors import VendorError
 from harness.vendors import cli_session
 from harness.vendors.cli_mcp import gemini_mcp_servers
-from harness.vendors.types import ModelRequest
+from harness.vendors.egress import PLACEHOLDER_KEY, gemini_tap
+from harness.vendors.types import EgressRoute, ModelRequest
 
 # Under /tmp and never /workspace: /workspace is the host's run directory.
 SESSION_ROOT = "/tmp/harness-gemini"
@@ -51,6 +52,8 @@ for pid in filter(str.isdigit, os.listdir("/proc")):
 shutil.rmtree(sys.argv[2], ignore_errors=True)
 """
 GEMINI_API_URL = "https://generativelanguage.googleapis.com"  # the SDK's own default
+_MODEL_CALL = r"/v1(beta|alpha)?/models/[^/:]+:(streamGenerateContent|generateContent|countTokens)"
+API_CALLS = (("POST", _MODEL_CALL), ("GET", r"/v1(beta|alpha)?/models(/[^/:]+)?"))
 APPROVAL_DEFAULT = "yolo"  # the container is the boundary
 STARTUP_S = 3.0  # the CLI's start to its first request: about 1.5 s measured, with a margin
 # The CLI's built-in presets that a model's own preset extends (their sampling defaults).
@@ -107,10 +110,24 @@ def chat_attempts(seconds: float) -> int:
     return attempts
 
 
+# Whatever a repository's .gemini/settings.json says, none of these: hooks, tool discovery and
+# call commands, an MCP server command, extensions, telemetry, another auth type, a .env file.
+LOCKED: dict[str, Any] = {
+    "hooksConfig": {"enabled": False},
+    "tools": {"sandbox": False, "discoveryCommand": "", "callCommand": ""},
+    "mcp": {"serverCommand": ""},
+    "admin": {"extensions": {"enabled": False}},
+    "telemetry": {"enabled": False},
+    "security": {"auth": {"selectedType": "gemini-api-key", "enforcedType": "gemini-api-key"}},
+}
+
+
 def cli_settings(request: ModelRequest, vendor: str, attempts: int) -> dict[str, Any]:
-    """The session's user settings.json. It holds no secret (the key is in the env only). A
-    repository's own .gemini/settings.json is merged over it: the CLI ranks only system
-    settings higher, and refuses a system settings file that root does not own."""
+    """The session's settings. They hold no secret (the key never enters the container). They
+    go in twice: as the system settings, which outrank a repository's .gemini/settings.json
+    (a file the host writes into the read-only control directory: the CLI honours it only when
+    root owns it), and as the session's user settings, for when the host does not run as
+    root."""
     options: Any = request.settings.options
     settings: dict[str, Any] = {
         "security": {"auth": {"selectedType": "gemini-api-key"},
@@ -127,7 +144,17 @@ def cli_settings(request: ModelRequest, vendor: str, attempts: int) -> dict[str,
         settings["model"] = {"maxSessionTurns": options.max_session_turns}
     if request.mcp_servers:
         settings["mcpServers"] = gemini_mcp_servers(request.mcp_servers)
-    return settings
+    locked = json.loads(json.dumps(LOCKED))
+    locked["admin"]["mcp"] = {"enabled": bool(request.mcp_servers)}
+    return _merged(settings, locked)
+
+
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = (_merged(out[key], value) if isinstance(value, dict)
+                    and isinstance(out.get(key), dict) else value)
+    return out
 
 
 def _alias(request: ModelRequest, vendor: str) -> dict[str, Any]:
@@ -158,26 +185,37 @@ def stage_commands(session: Session, files: Mapping[str, str]) -> Iterator[list[
 
 def gemini_command(request: ModelRequest, session: Session) -> list[str]:
     """``gemini -p`` in headless JSON mode. The prompt comes on stdin (``-p ''`` adds nothing to
-    it): the CLI reads up to 8 MB there, where one argv string holds 128 KiB."""
+    it): the CLI reads up to 8 MB there, where one argv string holds 128 KiB. Only the stage's
+    MCP servers may start (a repository's own are not on the list)."""
     options: Any = request.settings.options
     argv = ["gemini", "-p", "", "-o", "json", "-m", request.settings.model_id,
             "--approval-mode", options.approval_mode or APPROVAL_DEFAULT]
+    if request.mcp_servers:
+        argv += ["--allowed-mcp-server-names", *(s.name for s in request.mcp_servers)]
     script = f'exec "$@" < {shlex.quote(session.prompt)}'
     return ["sh", "-c", script, "sh", *argv]
 
 
-def gemini_env(session: Session, key: str, base_url: str | None) -> dict[str, str]:
-    """The environment of this exec only: nothing here is written to a file. The base URL is
-    always set, so that nothing in the workspace can point the key elsewhere."""
+def gemini_route(key: str, upstream: str | None, vendor: str) -> EgressRoute:
+    """What the egress proxy forwards for a session: the Gemini API's model calls at the
+    stage's endpoint, with the real key set on the host."""
+    return EgressRoute(vendor, upstream or GEMINI_API_URL, {"x-goog-api-key": key},
+                       API_CALLS, gemini_tap)
+
+
+def gemini_env(session: Session, base_url: str, system_settings: str) -> dict[str, str]:
+    """The environment of this exec only. The key is a placeholder: the proxy at ``base_url``
+    holds the real one."""
     return {
         "HOME": session.home,
         "TMPDIR": f"{session.dir}/tmp",  # the CLI's error reports land here, then are swept
-        "GEMINI_API_KEY": key,
+        "GEMINI_API_KEY": PLACEHOLDER_KEY,
+        "GEMINI_CLI_SYSTEM_SETTINGS_PATH": system_settings,
         "GEMINI_CLI_TRUST_WORKSPACE": "true",
         "GEMINI_CLI_NO_RELAUNCH": "true",
         "NO_COLOR": "1",
         MARKER_VAR: session.token,
-        "GOOGLE_GEMINI_BASE_URL": base_url or GEMINI_API_URL,
+        "GOOGLE_GEMINI_BASE_URL": base_url,
     }
 
 

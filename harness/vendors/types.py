@@ -7,8 +7,9 @@ changes nothing above it.
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -128,11 +129,64 @@ class ModelResponse:
         return Message("assistant", self.text, self.tool_calls, vendor_state=self.vendor_state)
 
 
+class UsageTap(Protocol):
+    """Reads one response as it streams through the proxy."""
+
+    def feed(self, chunk: bytes) -> None: ...
+
+    def result(self, complete: bool) -> tuple[str | None, Usage, bool]:
+        """The model that answered (if the response says), the tokens, and whether the output
+        count is an estimate (a cut stream)."""
+
+
+@dataclass(frozen=True)
+class EgressRoute:
+    vendor: str
+    upstream: str  # scheme://host[:port][/prefix], the stage's configured endpoint
+    credential: Mapping[str, str]  # headers set on every forwarded request
+    allow: tuple[tuple[str, str], ...]  # (METHOD, path regex) pairs the CLI may call
+    tap: Callable[[str, bytes], UsageTap]  # (path, request body) -> the response's tap
+    # Request headers dropped on the way (the CLI's placeholder credential among them).
+    strip: frozenset[str] = frozenset({"authorization", "x-api-key", "x-goog-api-key"})
+    # Values added to a comma-separated request header (a beta flag the credential needs).
+    append: Mapping[str, str] = field(default_factory=dict)
+
+    def allows(self, method: str, path: str) -> bool:
+        return any(method == m and re.fullmatch(p, path) for m, p in self.allow)
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request the proxy forwarded, and what it cost."""
+
+    method: str
+    path: str
+    status: int  # 0: no response came back
+    model: str | None
+    usage: Usage
+    complete: bool  # the response was read to its end
+    estimated: bool = False  # output tokens estimated from a cut stream
+
+
+class EgressLink(Protocol):
+    """What ``CommandRunner.egress`` yields for the length of one CLI session."""
+
+    @property
+    def base_url(self) -> str:
+        """The API's address as the CLI inside the container sees it."""
+
+    def exchanges(self) -> list[Exchange]:
+        """Every exchange so far; when the session is over, the cut ones too."""
+
+    def publish(self, name: str, text: str) -> str:
+        """Write a file the container can read and never change; its path in the container."""
+
+
 class CommandRunner(Protocol):
-    """Where a CLI vendor runs its process: the ticket's sandbox (``Sandbox.exec``), online
-    (``Sandbox.online()``) while the CLI talks to its API."""
+    """Where a CLI vendor runs its process: the ticket's sandbox (``Sandbox.exec``), reaching its
+    API only through ``Sandbox.egress(route)`` while the CLI runs."""
 
     def exec(self, cmd: str | list[str], *, timeout: float | None = None,
              env: Mapping[str, str] | None = None, workdir: str = ...) -> Any: ...
 
-    def online(self) -> AbstractContextManager[None]: ...
+    def egress(self, route: EgressRoute) -> AbstractContextManager[EgressLink]: ...

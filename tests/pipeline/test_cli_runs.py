@@ -11,7 +11,7 @@ import docker
 import pytest
 
 from harness.testing.anthropic_server import AnthropicHandler, text, tool_use
-from harness.testing.loopback import LoopbackServer, bridge_gateway
+from harness.testing.loopback import LoopbackServer
 from tests.pipeline.conftest import FIXED, MANIFEST, Outcome
 
 KEY = "sk-ant-test-" + "pipeline0cli" * 2
@@ -22,7 +22,7 @@ def server(client: docker.DockerClient, monkeypatch: pytest.MonkeyPatch
            ) -> Iterator[LoopbackServer]:
     monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
     monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
-    with LoopbackServer(AnthropicHandler, host=bridge_gateway(client)) as srv:
+    with LoopbackServer(AnthropicHandler) as srv:
         yield srv
 
 

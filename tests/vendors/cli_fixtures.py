@@ -1,6 +1,6 @@
 """Shared by the CLI vendor tests: the sandbox image with the pinned ``claude`` and ``gemini``
-CLIs, a sandbox on a tiny repository that goes online on demand, and loopback servers listening
-on the Docker bridge so the CLIs inside the container reach them."""
+CLIs, and a sandbox on a tiny repository whose container has no network: the CLIs reach the
+loopback servers (on the host's 127.0.0.1) only through the sandbox's egress proxy."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from harness.sandbox.docker_sandbox import DockerSandbox
 from harness.sandbox.engine import connect
 from harness.sandbox.image import BuiltImage, sandbox_image
 from harness.sandbox.session import TicketSpec, ticket_sandbox
-from harness.testing.loopback import bridge_gateway
 from tests.sandbox.conftest import make_repo
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,12 +34,6 @@ def cli_image(docker_client: docker.DockerClient) -> BuiltImage:
     return sandbox_image(docker_client, CLI_CFG, config_dir=ROOT, progress=print)
 
 
-@pytest.fixture(scope="session")
-def gateway(docker_client: docker.DockerClient) -> str:
-    """Where a loopback server listens so that a container can reach it."""
-    return bridge_gateway(docker_client)
-
-
 @pytest.fixture
 def cli_sandbox(docker_client: docker.DockerClient, cli_image: BuiltImage,
                 tmp_path: Path) -> Iterator[DockerSandbox]:
@@ -50,7 +43,7 @@ def cli_sandbox(docker_client: docker.DockerClient, cli_image: BuiltImage,
     })
     run_id = uuid.uuid4().hex[:8]
     spec = TicketSpec(repo=repo, run_dir=tmp_path / f"run-{run_id}", run_id=run_id,
-                      ticket="T-CLI", network="on-demand")
+                      ticket="T-CLI", network="proxy")
     with ticket_sandbox(docker_client, CLI_CFG, spec, config_dir=ROOT,
                         progress=lambda _: None) as sandbox:
         yield sandbox

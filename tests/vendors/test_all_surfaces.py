@@ -21,7 +21,7 @@ from harness.testing.anthropic_server import AnthropicHandler, text, tool_use
 from harness.testing.gemini_server import GeminiHandler, parts_of
 from harness.testing.loopback import LoopbackServer, Recorded, Reply, ScriptedHandler
 from harness.vendors.types import Message, ModelRequest, ModelResponse, ToolResult, ToolSpec, Usage
-from tests.vendors.cli_fixtures import cli_image, cli_sandbox, docker_client, gateway  # noqa: F401
+from tests.vendors.cli_fixtures import cli_image, cli_sandbox, docker_client  # noqa: F401
 
 GREET = 'exports.greet = (n) => "hello " + n;'
 QUESTION = "What does src/greet.js do?"
@@ -81,11 +81,10 @@ SURFACES = {
 
 
 @pytest.fixture(scope="module")
-def servers(gateway: str) -> Iterator[dict[type[ScriptedHandler], LoopbackServer]]:  # noqa: F811
+def servers() -> Iterator[dict[type[ScriptedHandler], LoopbackServer]]:
     import anthropic  # noqa: F401, PLC0415 - a first import would eat into the deadline
     import google.genai  # noqa: F401, PLC0415
-    with LoopbackServer(AnthropicHandler, host=gateway) as ant, \
-            LoopbackServer(GeminiHandler, host=gateway) as goo:
+    with LoopbackServer(AnthropicHandler) as ant, LoopbackServer(GeminiHandler) as goo:
         yield {AnthropicHandler: ant, GeminiHandler: goo}
 
 

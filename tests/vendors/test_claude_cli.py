@@ -1,5 +1,5 @@
 """The claude-cli vendor: the real pinned ``claude`` inside the ticket's container, talking to the
-loopback Messages API on the Docker bridge. What the CLI sends, what comes back, and how every
+loopback Messages API through the egress proxy. What the CLI sends, what comes back, and how every
 fault ends: within the deadline, with its own error class, and without leaving a key in the run
 directory or a process in the container."""
 
@@ -37,7 +37,6 @@ from tests.vendors.cli_fixtures import (  # noqa: F401 - fixtures
     cli_image,
     cli_sandbox,
     docker_client,
-    gateway,
 )
 
 KEY = "sk-ant-test-0123456789abcdef"
@@ -63,10 +62,10 @@ planner:
 
 
 @pytest.fixture(scope="module")
-def shared_server(gateway: str) -> Iterator[LoopbackServer]:  # noqa: F811
-    # One server for the module (a shutdown waits out serve_forever's poll), on the bridge so
-    # the CLI in the container reaches it while the sandbox is online.
-    with LoopbackServer(AnthropicHandler, host=gateway) as srv:
+def shared_server() -> Iterator[LoopbackServer]:
+    # One server for the module (a shutdown waits out serve_forever's poll), on the host's
+    # loopback: the CLI in the container reaches it through the egress proxy only.
+    with LoopbackServer(AnthropicHandler) as srv:
         yield srv
 
 
@@ -137,15 +136,15 @@ for pid in filter(str.isdigit, os.listdir("/proc")):
 
 
 def leftovers(sandbox: DockerSandbox) -> list[str]:
-    """Processes in the container other than its init, its ``sleep infinity`` and this listing
-    (with the exec supervisor that runs it)."""
+    """Processes in the container other than its init (PID 1) and this listing (with the exec
+    supervisor that runs it)."""
     ps = sandbox.exec(["python3", "-c", PS], timeout=10)
     assert ps.exit_code == 0, ps.stderr
     lines = ps.stdout.splitlines()
-    assert any("sleep infinity" in line for line in lines)  # the listing sees the container
+    assert any(line.startswith("1 ") for line in lines)  # the listing sees the container
     return [line for line in lines
-            if not any(mine in line for mine in ("sleep infinity", "docker-init", "hx_exec.py",
-                                                 "python3 -c import os"))]
+            if not line.startswith("1 ") and not any(
+                mine in line for mine in ("hx_exec.py", "python3 -c import os"))]
 
 
 # ---- the standard conversation ---------------------------------------------------------------

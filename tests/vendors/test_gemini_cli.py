@@ -37,17 +37,15 @@ from harness.testing.gemini_server import (
     thinking_config,
 )
 from harness.testing.loopback import LoopbackServer, Recorded, Reply
-from harness.vendors.gemini_cli import GeminiCliVendor, answer_cost
-from harness.vendors.gemini_cli_result import CliAnswer
+from harness.vendors.gemini_cli import GeminiCliVendor
 from harness.vendors.types import (
     Message,
     ModelRequest,
     ModelResponse,
     ToolCall,
     ToolResult,
-    Usage,
 )
-from tests.vendors.cli_fixtures import cli_image, cli_sandbox, docker_client, gateway  # noqa: F401
+from tests.vendors.cli_fixtures import cli_image, cli_sandbox, docker_client  # noqa: F401
 
 KEY = "AIzaTEST0123456789abcdefghijklmnop"
 SYSTEM = "You are the harness coder. Cite @src/greet.js and `@keep` as written."
@@ -84,8 +82,8 @@ debugger:
 
 
 @pytest.fixture(scope="module")
-def server(gateway: str) -> Iterator[LoopbackServer]:  # noqa: F811
-    with LoopbackServer(GeminiHandler, host=gateway) as running:
+def server() -> Iterator[LoopbackServer]:
+    with LoopbackServer(GeminiHandler) as running:
         yield running
 
 
@@ -277,7 +275,7 @@ def test_hang_is_stopped_at_the_deadline_with_nothing_left_running(
     ((_, ran),) = parts_of(posts(srv)[1].body, "functionResponse")
     assert "started" in ran["response"]["output"]
     left = processes(sandbox)
-    assert any("sleep infinity" in p for p in left)  # the container's own, listed
+    assert any(p.startswith("python3 -I -c") for p in left)  # the container's init, listed
     assert not [p for p in left if "gemini" in p or "sleep 600" in p], left
 
 
@@ -411,17 +409,6 @@ def test_the_repository_cannot_redirect_the_key(srv: LoopbackServer, sandbox: Do
     with pytest.raises(VendorError):  # the real API, unreachable from here
         attempts["coder"][0].vendor.complete(request, runner=sandbox)
     assert posts(srv) == []
-
-
-def test_other_models_the_cli_calls_are_priced_as_themselves(
-        attempts: dict[str, tuple[Attempt, ...]]) -> None:
-    million = Usage(input_tokens=1_000_000)
-    answer = CliAnswer("", {"gemini-3.1-pro-preview": million,
-                            "gemini-3-flash-preview": million,  # catalog: 0.50 in
-                            "gemini-3.5-flash-lite": million},  # unknown: priced as asked
-                       "s-1")
-    request = ModelRequest(attempts["coder"][0].settings(), "", (), time.monotonic() + 1)
-    assert answer_cost(answer, request) == pytest.approx(2.0 + 0.5 + 2.0)
 
 
 def test_runner_none_is_refused(attempts: dict[str, tuple[Attempt, ...]]) -> None:

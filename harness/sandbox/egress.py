@@ -1,0 +1,272 @@
+"""The egress proxy: the only way out of a ticket's container, and only while a CLI session runs.
+
+The container has no network. Its control directory (host side: a private temporary
+directory; container side: ``CONTROL_DIR``, mounted read-only) holds a Unix socket that exists
+only for the length of a session; the exec supervisor relays ``127.0.0.1:EGRESS_PORT`` inside the
+container to it. On the host, this module answers on that socket as an HTTP/1.1 proxy for one
+``EgressRoute``: it forwards only the calls the route allows, only to the route's upstream, drops
+whatever credential the CLI sent (a placeholder) and sets the real one, and meters each exchange
+from the vendor's response as it streams back. The real key never enters the container.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socketserver
+import ssl
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from harness.vendors.types import EgressRoute, Exchange, UsageTap
+
+CONTROL_DIR = "/run/harness"  # where the control directory appears in the container
+SOCKET = "egress.sock"
+EGRESS_PORT = 7181  # the proxy's port on the container's own loopback
+BODY_LIMIT = 32 << 20  # bytes of one request body
+UPSTREAM_TIMEOUT = 600.0  # seconds without a byte from the upstream before giving up
+_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te",
+                  "trailer", "upgrade", "host", "content-length", "accept-encoding",
+                  "proxy-authorization"})
+
+
+def make_control_dir() -> Path:
+    """A private directory for one sandbox (short: a socket path must fit in 108 bytes)."""
+    path = Path(tempfile.mkdtemp(prefix="harness-ctl-"))
+    path.chmod(0o755)  # the container's user must reach the socket; it cannot write here
+    return path
+
+
+@dataclass
+class _Pending:
+    method: str
+    path: str
+    tap: UsageTap
+    status: int = 0
+
+
+class Session:
+    """One CLI session's link to its API (an ``EgressLink``)."""
+
+    def __init__(self, route: EgressRoute, control_dir: Path) -> None:
+        self.route = route
+        self.control_dir = control_dir
+        self._lock = threading.Lock()
+        self._done: list[Exchange] = []
+        self._live: dict[int, _Pending] = {}
+        self._closed = False
+        self._published: list[Path] = []
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{EGRESS_PORT}"
+
+    def publish(self, name: str, text: str) -> str:
+        path = self.control_dir / name
+        path.write_text(text, encoding="utf-8")
+        path.chmod(0o644)
+        self._published.append(path)
+        return f"{CONTROL_DIR}/{name}"
+
+    def exchanges(self) -> list[Exchange]:
+        with self._lock:
+            return list(self._done)
+
+    def begin(self, pending: _Pending) -> int:
+        with self._lock:
+            key = id(pending)
+            self._live[key] = pending
+            return key
+
+    def finish(self, key: int, *, complete: bool) -> None:
+        with self._lock:
+            pending = self._live.pop(key, None)
+            if pending is not None and not self._closed:
+                self._done.append(_exchange(pending, complete))
+
+    def close(self) -> None:
+        """Count what is still in flight as cut, and stop counting."""
+        with self._lock:
+            self._done.extend(_exchange(p, complete=False) for p in self._live.values())
+            self._live.clear()
+            self._closed = True
+        for path in self._published:
+            path.unlink(missing_ok=True)
+
+
+def _exchange(p: _Pending, complete: bool) -> Exchange:
+    model, usage, estimated = p.tap.result(complete)
+    return Exchange(p.method, p.path, p.status, model, usage, complete, estimated)
+
+
+class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+    def __init__(self, path: str, session: Session) -> None:
+        self.session = session
+        super().__init__(path, _Handler)
+
+
+@contextmanager
+def serve(route: EgressRoute, control_dir: Path) -> Iterator[Session]:
+    """Answer on the control directory's socket for ``route`` until the block ends."""
+    session = Session(route, control_dir)
+    path = control_dir / SOCKET
+    path.unlink(missing_ok=True)
+    server = _Server(str(path), session)
+    path.chmod(0o666)  # the container's user connects; the directory is read-only to it
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              name="egress", daemon=True)
+    thread.start()
+    try:
+        yield session
+    finally:
+        server.shutdown()
+        server.server_close()
+        path.unlink(missing_ok=True)
+        session.close()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # no stderr noise per request
+        return
+
+    def do_GET(self) -> None:
+        self._forward()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
+
+    def _forward(self) -> None:
+        session, route = self.server.session, self.server.session.route
+        url = urlsplit(self.path)
+        if not route.allows(self.command, url.path):
+            self._refuse(403, f"the harness egress proxy forwards only {route.vendor}'s API "
+                         f"calls; {self.command} {url.path} is not one of them")
+            return
+        body = self._body()
+        if body is None:
+            return
+        pending = _Pending(self.command, url.path, route.tap(url.path, body))
+        key = session.begin(pending)
+        complete = False
+        try:
+            complete = self._relay(route, url.path, _query(url.query), body, pending)
+        finally:
+            session.finish(key, complete=complete)
+
+    def _body(self) -> bytes | None:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            return self._chunked_body()
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > BODY_LIMIT:
+            self._refuse(413, f"request body over {BODY_LIMIT} bytes")
+            return None
+        return self.rfile.read(length) if length else b""
+
+    def _chunked_body(self) -> bytes | None:
+        data = bytearray()
+        while True:
+            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                self.rfile.readline()
+                return bytes(data)
+            if len(data) + size > BODY_LIMIT:
+                self._refuse(413, f"request body over {BODY_LIMIT} bytes")
+                return None
+            data += self.rfile.read(size)
+            self.rfile.readline()
+
+    def _relay(self, route: EgressRoute, path: str, query: str, body: bytes,
+               pending: _Pending) -> bool:
+        """Forward one request and stream the answer back; whether it was read to its end."""
+        try:
+            target = path + (f"?{query}" if query else "")
+            upstream, response = _send(route, self.command, target, body, self._headers(route))
+        except (OSError, http.client.HTTPException) as exc:
+            self._refuse(502, f"the harness egress proxy could not reach {route.upstream}: {exc}")
+            return False
+        try:
+            pending.status = response.status
+            self.send_response(response.status, response.reason)
+            for name, value in response.getheaders():
+                if name.lower() not in _HOP:
+                    self.send_header(name, value)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            return self._stream(response, pending.tap)
+        finally:
+            upstream.close()
+
+    def _stream(self, response: http.client.HTTPResponse, tap: UsageTap) -> bool:
+        try:
+            while chunk := response.read1(65536) if self.command != "HEAD" else b"":
+                tap.feed(chunk)
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except (OSError, http.client.HTTPException):  # the CLI went away, or the upstream
+            self.close_connection = True
+            return False
+        return True
+
+    def _headers(self, route: EgressRoute) -> dict[str, str]:
+        drop = _HOP | route.strip
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in drop}
+        headers.update(route.credential)
+        for name, value in route.append.items():
+            current = next((k for k in headers if k.lower() == name.lower()), None)
+            headers[current or name] = (f"{headers[current]},{value}" if current else value)
+        headers["Accept-Encoding"] = "identity"  # the meter reads the body as it passes
+        return headers
+
+    def _refuse(self, status: int, message: str) -> None:
+        data = json.dumps({"error": {"type": "harness_egress", "message": message}}).encode()
+        with suppress(OSError):
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+
+def _send(route: EgressRoute, method: str, target: str, body: bytes,
+          headers: dict[str, str]) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+    base = urlsplit(route.upstream)
+    conn: http.client.HTTPConnection
+    if base.scheme == "https":
+        conn = http.client.HTTPSConnection(base.netloc, timeout=UPSTREAM_TIMEOUT,
+                                           context=ssl.create_default_context())
+    else:
+        conn = http.client.HTTPConnection(base.netloc, timeout=UPSTREAM_TIMEOUT)
+    try:
+        conn.request(method, base.path.rstrip("/") + target, body=body or None, headers=headers)
+        return conn, conn.getresponse()
+    except BaseException:
+        conn.close()
+        raise
+
+
+def _query(query: str) -> str:
+    """The query without a key the CLI may have put there (Google's ``key=``)."""
+    return urlencode([(k, v) for k, v in parse_qsl(query, keep_blank_values=True)
+                      if k.lower() != "key"])
+
+
+def remove_control_dir(path: Path) -> None:
+    for child in path.iterdir() if path.is_dir() else ():
+        with suppress(OSError):
+            child.unlink()
+    with suppress(OSError):
+        os.rmdir(path)

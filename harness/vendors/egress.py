@@ -1,0 +1,185 @@
+"""How a CLI vendor reaches its API from inside the sandbox without its credential ever entering
+the container: the vendor describes an ``EgressRoute`` (the one upstream it may reach, which
+calls, the credential headers to inject) and the sandbox's egress proxy on the host forwards
+exactly that, metering every exchange from the vendor's own responses.
+
+The meter is the host's count, not the CLI's: a session killed at its deadline reports nothing
+itself, and anything the container prints is untrusted. Each response is read through a
+``UsageTap`` for the vendor's wire format; a stream cut before its end is counted with the
+input the vendor had reported and the output estimated from the text seen (``estimated``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.config.catalog import packaged_catalog
+from harness.config.schema import Price
+from harness.vendors.types import CallSettings, Exchange, Usage, UsageTap
+
+# What a CLI in the container is given instead of a key: the proxy drops it and sets the real
+# credential on the way out, so a process that reads the CLI's environment learns nothing.
+PLACEHOLDER_KEY = "harness-egress-placeholder-not-a-key"
+CHARS_PER_TOKEN = 4  # for estimating the output of a cut stream
+BODY_PARSE_LIMIT = 16 << 20  # bytes of a non-streamed body kept for reading its usage
+
+
+def metered(exchanges: list[Exchange], settings: CallSettings) -> tuple[Usage, float]:
+    """The session's tokens and their cost, each exchange priced at the model that answered."""
+    total, cost = Usage(), 0.0
+    for ex in exchanges:
+        total = _add(total, ex.usage)
+        cost += ex.usage.cost(price_of(ex.model, settings))
+    return total, cost
+
+
+def price_of(model: str | None, settings: CallSettings) -> Price:
+    """The stage's own model at the (possibly overridden) price it was planned with; any other
+    model the CLI called at the packaged catalog's, else the stage model's."""
+    if model is None or model == settings.model_id:
+        return settings.entry.price
+    found = packaged_catalog().resolve(model)
+    return found[1].price if found else settings.entry.price
+
+
+def _add(a: Usage, b: Usage) -> Usage:
+    return Usage(a.input_tokens + b.input_tokens, a.output_tokens + b.output_tokens,
+                 a.cache_read_tokens + b.cache_read_tokens,
+                 a.cache_write_tokens + b.cache_write_tokens,
+                 a.thinking_tokens + b.thinking_tokens)
+
+
+@dataclass
+class _SseTap:
+    """Server-sent events, or one JSON body when the response is not a stream."""
+
+    model: str | None = None
+    buffer: bytes = b""
+    body: bytearray = field(default_factory=bytearray)
+    streamed_chars: int = 0
+    saw_events: bool = False
+
+    def feed(self, chunk: bytes) -> None:
+        if len(self.body) < BODY_PARSE_LIMIT:
+            self.body += chunk[:BODY_PARSE_LIMIT - len(self.body)]
+        *lines, self.buffer = (self.buffer + chunk).split(b"\n")
+        for raw in lines:
+            line = raw.strip()
+            if line.startswith(b"data:"):
+                event = _json(line[5:])
+                if isinstance(event, dict):
+                    self.saw_events = True
+                    self.event(event)
+
+    def event(self, event: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def whole(self) -> None:
+        """A non-streamed body: read its usage at the end."""
+        value = _json(bytes(self.body))
+        for event in value if isinstance(value, list) else [value]:
+            if isinstance(event, dict):
+                self.event(event)
+
+    def estimate(self, reported: int) -> int:
+        return max(reported, -(-self.streamed_chars // CHARS_PER_TOKEN))
+
+
+@dataclass
+class AnthropicTap(_SseTap):
+    """Messages API: ``message_start`` carries the input (cache included), ``message_delta``
+    the output so far; a non-streamed message has ``usage`` at the top."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def event(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        if kind == "message_start" or (kind == "message" and "usage" in event):
+            message = event.get("message", event)
+            self.model = self.model or (str(message["model"]) if message.get("model") else None)
+            self._take(message.get("usage"))
+        elif kind == "message_delta":
+            self._take(event.get("usage"))
+        elif kind == "content_block_delta":
+            delta = event.get("delta") or {}
+            for key in ("text", "thinking", "partial_json"):
+                self.streamed_chars += len(str(delta.get(key) or ""))
+
+    def _take(self, usage: object) -> None:
+        if isinstance(usage, dict):
+            self.counts.update({k: v for k, v in usage.items() if isinstance(v, int)})
+            details = usage.get("output_tokens_details")
+            if isinstance(details, dict) and isinstance(details.get("thinking_tokens"), int):
+                self.counts["thinking_tokens"] = details["thinking_tokens"]
+
+    def result(self, complete: bool) -> tuple[str | None, Usage, bool]:
+        if not self.saw_events:
+            self.whole()
+        c = self.counts
+        output = c.get("output_tokens", 0)
+        estimated = not complete and self.saw_events
+        usage = Usage(input_tokens=c.get("input_tokens", 0),
+                      output_tokens=self.estimate(output) if estimated else output,
+                      cache_read_tokens=c.get("cache_read_input_tokens", 0),
+                      cache_write_tokens=c.get("cache_creation_input_tokens", 0),
+                      thinking_tokens=c.get("thinking_tokens", 0))
+        return self.model, usage, estimated
+
+
+@dataclass
+class GeminiTap(_SseTap):
+    """generateContent / streamGenerateContent: every chunk may carry ``usageMetadata``; the
+    last one has the totals. ``promptTokenCount`` includes the cached tokens, tool-use prompt
+    tokens bill as input and thoughts as output."""
+
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def event(self, event: dict[str, Any]) -> None:
+        if isinstance(event.get("usageMetadata"), dict):
+            self.meta = event["usageMetadata"]
+        if event.get("modelVersion") and self.model is None:
+            self.model = str(event["modelVersion"])
+        for candidate in event.get("candidates") or []:
+            for part in ((candidate or {}).get("content") or {}).get("parts") or []:
+                self.streamed_chars += len(str((part or {}).get("text") or ""))
+
+    def result(self, complete: bool) -> tuple[str | None, Usage, bool]:
+        if not self.saw_events:
+            self.whole()
+
+        def n(key: str) -> int:
+            value = self.meta.get(key)
+            return value if isinstance(value, int) else 0
+
+        cached, thoughts = n("cachedContentTokenCount"), n("thoughtsTokenCount")
+        output = n("candidatesTokenCount") + thoughts
+        estimated = not complete and self.saw_events
+        usage = Usage(input_tokens=max(n("promptTokenCount") - cached, 0)
+                      + n("toolUsePromptTokenCount"),
+                      output_tokens=self.estimate(output) if estimated else output,
+                      cache_read_tokens=cached, thinking_tokens=thoughts)
+        return self.model, usage, estimated
+
+
+def anthropic_tap(path: str, body: bytes) -> UsageTap:
+    request = _json(body)
+    model = request.get("model") if isinstance(request, dict) else None
+    return AnthropicTap(model=str(model) if model else None)
+
+
+_GEMINI_MODEL = re.compile(r"/models/([^/:]+):")
+
+
+def gemini_tap(path: str, body: bytes) -> UsageTap:
+    found = _GEMINI_MODEL.search(path)
+    return GeminiTap(model=found.group(1) if found else None)
+
+
+def _json(data: bytes) -> Any:
+    try:
+        return json.loads(data)
+    except ValueError:
+        return None
