@@ -111,15 +111,17 @@ def chat_attempts(seconds: float) -> int:
 
 
 # Whatever a repository's .gemini/settings.json says, none of these: hooks, tool discovery and
-# call commands, an MCP server command, extensions, telemetry, another auth type, a .env file.
+# call commands, an MCP server command, telemetry, another auth type. (Its MCP servers are kept
+# out by --allowed-mcp-server-names; the CLI takes ``admin.*`` only from remote admin controls.)
 LOCKED: dict[str, Any] = {
     "hooksConfig": {"enabled": False},
     "tools": {"sandbox": False, "discoveryCommand": "", "callCommand": ""},
     "mcp": {"serverCommand": ""},
-    "admin": {"extensions": {"enabled": False}},
     "telemetry": {"enabled": False},
     "security": {"auth": {"selectedType": "gemini-api-key", "enforcedType": "gemini-api-key"}},
 }
+# A name no server has: the allow-list must never be empty, which the CLI reads as "all".
+NO_MCP_SERVER = "harness-no-mcp-server"
 
 
 def cli_settings(request: ModelRequest, vendor: str, attempts: int) -> dict[str, Any]:
@@ -144,9 +146,7 @@ def cli_settings(request: ModelRequest, vendor: str, attempts: int) -> dict[str,
         settings["model"] = {"maxSessionTurns": options.max_session_turns}
     if request.mcp_servers:
         settings["mcpServers"] = gemini_mcp_servers(request.mcp_servers)
-    locked = json.loads(json.dumps(LOCKED))
-    locked["admin"]["mcp"] = {"enabled": bool(request.mcp_servers)}
-    return _merged(settings, locked)
+    return _merged(settings, LOCKED)
 
 
 def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -190,8 +190,8 @@ def gemini_command(request: ModelRequest, session: Session) -> list[str]:
     options: Any = request.settings.options
     argv = ["gemini", "-p", "", "-o", "json", "-m", request.settings.model_id,
             "--approval-mode", options.approval_mode or APPROVAL_DEFAULT]
-    if request.mcp_servers:
-        argv += ["--allowed-mcp-server-names", *(s.name for s in request.mcp_servers)]
+    allowed = [s.name for s in request.mcp_servers] or [NO_MCP_SERVER]
+    argv += ["--allowed-mcp-server-names", *allowed]
     script = f'exec "$@" < {shlex.quote(session.prompt)}'
     return ["sh", "-c", script, "sh", *argv]
 

@@ -11,7 +11,7 @@ import docker
 import pytest
 
 from harness.testing.anthropic_server import AnthropicHandler, text, tool_use
-from harness.testing.loopback import LoopbackServer
+from harness.testing.loopback import LoopbackServer, Reply
 from tests.pipeline.conftest import FIXED, MANIFEST, Outcome
 
 KEY = "sk-ant-test-" + "pipeline0cli" * 2
@@ -58,3 +58,21 @@ def test_claude_cli_stages_resolve_a_ticket(run: Callable[..., Outcome],
             assert KEY not in path.read_text(errors="replace")
     sent = json.dumps([r.body for r in server.posts()])
     assert "trim dashes in slugify" in sent  # the Coder's prompt carried the sub-ticket
+
+
+def test_a_session_killed_at_its_deadline_still_counts_its_tokens(
+        run: Callable[..., Outcome], server: LoopbackServer) -> None:
+    """The Coder's CLI session streams the start of an answer (the API has reported the input)
+    and then nothing: the deadline kills it, and its tokens, as the egress proxy counted them
+    from the stream, are in run.json and on the meter."""
+    server.queue(tool_use("StructuredOutput", MANIFEST),
+                 Reply("hang", {"after_events": 3, "text": "thinking it over " * 10,
+                                "usage": {"input_tokens": 7000, "output_tokens": 900}}))
+    out = run(stages(server.url).replace(
+        "coder: {vendor: claude-cli, model: sonnet, timeout: 120s,",
+        "coder: {vendor: claude-cli, model: sonnet, timeout: 15s, on_exhaust: halt,"))
+    assert out.result.status == "halted", out.result.detail
+    coder = [a for a in out.state["attempts"] if a["stage"] == "coder"]
+    assert [a["outcome"] for a in coder] == ["timed_out"]
+    assert coder[0]["tokens"] >= 7000 + 1  # the input, and an estimate of the output seen
+    assert out.state["totals"]["tokens"] >= coder[0]["tokens"]
