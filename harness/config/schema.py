@@ -198,8 +198,9 @@ class SandboxConfig(Frozen):
         None, description="Template for tests of changed files: {changed_files}, "
         "{changed_packages}.")
     network: Literal["none", "cli-only", "always"] = Field(
-        "cli-only", description="none: never; cli-only: only while a CLI vendor runs inside; "
-        "always: for every command (tests included).")
+        "cli-only", description="cli-only: the container has no network, and a CLI stage "
+        "reaches its API only through the host's egress proxy, which holds the key; none: not "
+        "even that; always: the Docker bridge for every command (trusted repositories only).")
     cpus: PositiveFloat = 2.0
     memory: str = Field("4g", pattern=r"^\d+(\.\d+)?[kmg]?$", description="e.g. 512m, 4g")
     pids_limit: Annotated[StrictInt, Field(ge=16)] = 1024

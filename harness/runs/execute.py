@@ -177,11 +177,13 @@ def _sandbox_config(cfg: SandboxConfig, ticket: Ticket) -> SandboxConfig:
     return cfg
 
 
+_NETWORK: dict[str, Network] = {"none": "none", "cli-only": "proxy", "always": "always"}
+
+
 def _network(plan: RunPlan) -> Network:
     """The container's network: cli-only means none at all, with a CLI stage's API reachable
     through the egress proxy (which holds the key) while that stage runs."""
-    return {"none": "none", "cli-only": "proxy", "always": "always"}[
-        plan.config.sandbox.network]  # type: ignore[return-value]
+    return _NETWORK[plan.config.sandbox.network]
 
 
 def _conventions(sandbox: DockerSandbox, ticket: Ticket) -> str | None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import replace
 from typing import Annotated, Literal
 
 from pydantic import Field
@@ -104,13 +103,12 @@ class ClaudeCliVendor(Vendor):
                                                env=claude_env(request, session, link.base_url))
         # The proxy's count, not the CLI's: it covers a session killed at the deadline too.
         usage, cost = metered(link.exchanges(), settings)
+        call = Call(request, time.monotonic() - started, self.name, usage, cost)
         try:
-            response = outcome_response(outcome,
-                                        Call(request, time.monotonic() - started, self.name))
+            return outcome_response(outcome, call)
         except VendorError as fault:
             fault.spent, fault.cost_usd = usage, cost
             raise
-        return replace(response, usage=usage, cost_usd=cost)
 
     def _session_seconds(self, request: ModelRequest) -> float:
         """How long the watcher may let claude run: to just before the deadline."""

@@ -3,14 +3,11 @@ the ``VendorError`` that says why not."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from harness.config.catalog import packaged_catalog
-from harness.config.schema import Price
 from harness.errors import (
     CliCrashError,
     ContextTooLongError,
@@ -56,11 +53,14 @@ class Seen:
 
 @dataclass(frozen=True)
 class Call:
-    """What the parser needs to know about the call beyond its output."""
+    """What the parser needs to know about the call beyond its output: the request, and what
+    the session spent as the egress proxy counted it (never the CLI's own report)."""
 
     request: ModelRequest
     latency: float
     vendor: str
+    usage: Usage
+    cost_usd: float
 
     @property
     def settings(self) -> CallSettings:
@@ -131,17 +131,16 @@ def verdict_fault(verdict: Mapping[str, Any], retries: list[dict[str, Any]],
 
 def result_response(result: Mapping[str, Any], call: Call) -> ModelResponse:
     if result.get("is_error"):
-        raise _with_spend(result_fault(result, call), result, call)
+        raise result_fault(result, call)
     settings, vendor = call.settings, call.vendor
     raw_stop = result.get("stop_reason")
     text = _answer(result, call)
     if raw_stop == "refusal":
-        raise _with_spend(RefusalError(
-            vendor, f"the model refused to answer: {_tail(text) or 'no reason'}"), result, call)
+        raise RefusalError(vendor, f"the model refused to answer: {_tail(text) or 'no reason'}")
     stop: StopReason = "max_tokens" if raw_stop == "max_tokens" else "end_turn"
-    usage, cost = _usage_and_cost(result, settings, vendor)
     session = result.get("session_id")
-    return ModelResponse(text, (), stop, usage, cost, call.latency, settings.model_id,
+    return ModelResponse(text, (), stop, call.usage, call.cost_usd, call.latency,
+                         settings.model_id,
                          str(session) if session else None,
                          raw_stop_reason=str(raw_stop) if raw_stop else None)
 
@@ -157,14 +156,6 @@ def _answer(result: Mapping[str, Any], call: Call) -> str:
         raise MalformedResponseError(call.vendor, f"the result's `result` is {type(text)}, "
                                      "not text")
     return text
-
-
-def _with_spend(fault: VendorError, result: Mapping[str, Any], call: Call) -> VendorError:
-    """A failed session still spent tokens: its result says how many, and the meter counts
-    them."""
-    with contextlib.suppress(MalformedResponseError):  # no usable usage: nothing to add
-        fault.spent, fault.cost_usd = _usage_and_cost(result, call.settings, call.vendor)
-    return fault
 
 
 def result_fault(result: Mapping[str, Any], call: Call) -> VendorError:
@@ -205,54 +196,6 @@ def status_fault(status: int | None, kind: str, detail: str, call: Call) -> Vend
                                                                     "api_error"):
         return TransientVendorError(vendor, message)
     return VendorError(vendor, message)
-
-
-# modelUsage keys -> Usage fields. modelUsage covers every model the session called (subagents
-# and the CLI's own small-model calls too); ``usage`` is the main loop only.
-_MODEL_USAGE = {"inputTokens": "input_tokens", "outputTokens": "output_tokens",
-                "cacheReadInputTokens": "cache_read_tokens",
-                "cacheCreationInputTokens": "cache_write_tokens",
-                "thinkingTokens": "thinking_tokens"}
-_USAGE = {"input_tokens": "input_tokens", "output_tokens": "output_tokens",
-          "cache_read_input_tokens": "cache_read_tokens",
-          "cache_creation_input_tokens": "cache_write_tokens"}
-
-
-def _usage_and_cost(result: Mapping[str, Any], settings: CallSettings,
-                    vendor: str) -> tuple[Usage, float]:
-    """Tokens summed over every turn and model, priced from the catalog (not the CLI's own
-    figure, which knows neither a project's pricing overrides nor new models)."""
-    by_model = result.get("modelUsage")
-    if not by_model:
-        usage = _tokens(result.get("usage"), _USAGE, vendor)
-        return usage, usage.cost(settings.entry.price)
-    if not isinstance(by_model, Mapping):
-        raise MalformedResponseError(vendor, "the result's modelUsage is not an object")
-    totals, cost = dict.fromkeys(_MODEL_USAGE.values(), 0), 0.0
-    for model, counts in by_model.items():
-        usage = _tokens(counts, _MODEL_USAGE, vendor)
-        cost += usage.cost(_price(str(model), settings))
-        for name in totals:
-            totals[name] += getattr(usage, name)
-    return Usage(**totals), cost
-
-
-def _tokens(raw: object, names: Mapping[str, str], vendor: str) -> Usage:
-    if not isinstance(raw, Mapping):
-        raise MalformedResponseError(vendor, "the result has no usage object")
-    counts = {ours: raw.get(theirs) or 0 for theirs, ours in names.items()}
-    if not all(isinstance(v, int) and v >= 0 for v in counts.values()):
-        raise MalformedResponseError(vendor, f"token counts that are not counts: {counts}")
-    return Usage(**counts)
-
-
-def _price(model: str, settings: CallSettings) -> Price:
-    """The stage's own model at the (possibly overridden) price it was planned with; any other
-    model the CLI called at the packaged catalog's, else the stage model's."""
-    if model == settings.model_id:
-        return settings.entry.price
-    found = packaged_catalog().resolve(model)
-    return found[1].price if found else settings.entry.price
 
 
 def _tail(text: str) -> str:

@@ -120,7 +120,7 @@ class GeminiCliVendor(Vendor):
                 if request.output_schema is not None else answer.text)
         usage, cost = metered(exchanges, s)
         return ModelResponse(text, (), "end_turn", usage, cost, time.monotonic() - started,
-                             _model(answer, s.model_id), answer.session_id)
+                             _model(exchanges, s.model_id), answer.session_id)
 
     def _session(self, request: ModelRequest, runner: CommandRunner, route: EgressRoute,
                  reader: Reader, exchanges: list[Exchange]) -> CliAnswer:
@@ -153,6 +153,7 @@ class GeminiCliVendor(Vendor):
         return reader.answer(result, seconds)
 
 
-def _model(answer: CliAnswer, asked: str) -> str:
+def _model(exchanges: list[Exchange], asked: str) -> str:
     """The model asked for, unless the CLI called only others (it would have substituted)."""
-    return asked if asked in answer.usage or not answer.usage else next(iter(answer.usage))
+    called = [ex.model for ex in exchanges if ex.model]
+    return asked if asked in called or not called else called[0]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +31,6 @@ from harness.errors import (
 )
 from harness.sandbox.base import ExecResult
 from harness.vendors import common
-from harness.vendors.types import Usage
 
 TAIL = 1500  # characters of stderr quoted in a crash report
 _TOO_LONG = re.compile(r"token count|maximum number of tokens|context (window|length)|too long",
@@ -52,15 +50,10 @@ _AUTH_EXIT, _TURNS_EXIT = 41, 53
 
 @dataclass(frozen=True)
 class CliAnswer:
-    text: str
-    usage: Mapping[str, Usage]  # per model the session called, as the CLI names them
-    session_id: str | None
+    """The answer only: what it cost is the egress proxy's count, not the CLI's ``stats``."""
 
-    def total(self) -> Usage:
-        total = Usage()
-        for usage in self.usage.values():
-            total = _add(total, usage)
-        return total
+    text: str
+    session_id: str | None
 
 
 @dataclass(frozen=True)
@@ -159,30 +152,8 @@ def _cli_fault(kind: str, code: int, message: str) -> tuple[type[VendorError], s
 
 
 def _answer(out: dict[str, Any]) -> CliAnswer:
-    models = (out.get("stats") or {}).get("models") or {}
-    usage = {str(name): _usage((stats or {}).get("tokens") or {})
-             for name, stats in models.items()}
     session = out.get("session_id")
-    return CliAnswer(str(out.get("response") or ""), usage, str(session) if session else None)
-
-
-def _usage(tokens: dict[str, Any]) -> Usage:
-    """``prompt`` includes ``cached``; ``tool`` (tool-use prompt) is billed as input and
-    ``thoughts`` as output."""
-    def n(name: str) -> int:
-        return int(tokens.get(name) or 0)
-
-    cached, thoughts = n("cached"), n("thoughts")
-    return Usage(input_tokens=max(n("prompt") - cached, 0) + n("tool"),
-                 output_tokens=n("candidates") + thoughts, cache_read_tokens=cached,
-                 thinking_tokens=thoughts)
-
-
-def _add(a: Usage, b: Usage) -> Usage:
-    return Usage(a.input_tokens + b.input_tokens, a.output_tokens + b.output_tokens,
-                 a.cache_read_tokens + b.cache_read_tokens,
-                 a.cache_write_tokens + b.cache_write_tokens,
-                 a.thinking_tokens + b.thinking_tokens)
+    return CliAnswer(str(out.get("response") or ""), str(session) if session else None)
 
 
 def _last_object(text: str, key: str) -> dict[str, Any] | None:
