@@ -70,6 +70,8 @@ class _Rules:
         if switching and "model" not in raw and parent is not None and parent.vendor:
             self.error((*path, "vendor"), f"switches to {raw['vendor']} but names no model",
                        f"`{parent.model}` belongs to {parent.vendor.name}: add on_retry.model")
+        if vendor is not None and vendor.surface == "cli" and "vendor" in raw:
+            self.sandboxed(path, vendor)
         if vendor is None or not isinstance(model, str):
             return Rung(vendor, None, {})
         resolved = self.model((*path, "model"), model, vendor, written="model" in raw)
@@ -77,6 +79,23 @@ class _Rules:
             self.options(path, raw, options, vendor, resolved)
         self.max_output(path, raw.get("max_output_tokens"), resolved)
         return Rung(vendor, model, options if isinstance(options, dict) else {})
+
+    def sandboxed(self, path: Path, vendor: Vendor) -> None:
+        """A CLI runs in the container, whose only way out is the egress proxy to its API."""
+        sandbox = self.doc.data.get("sandbox")
+        network = sandbox.get("network") if isinstance(sandbox, dict) else None
+        if network == "none":
+            self.error((*path, "vendor"), f"{vendor.name} runs in the container and reaches its "
+                       "API through the egress proxy, which sandbox.network: none forbids",
+                       "set sandbox.network: cli-only (the default), or use an SDK vendor")
+        stage = self.doc.data.get(str(path[0]))
+        servers = stage.get("mcp_servers") if isinstance(stage, dict) else None
+        for i, server in enumerate(servers if isinstance(servers, list) else []):
+            if isinstance(server, dict) and server.get("url") and network != "always":
+                self.error((str(path[0]), "mcp_servers", i, "url"), f"{vendor.name} runs in the "
+                           "container, which has no network: it cannot reach an MCP server by "
+                           "URL", "give a stdio `command` (it runs in the container), or use "
+                           "an SDK vendor for this stage")
 
     def vendor(self, path: Path, name: object) -> Vendor | None:
         if not isinstance(name, str):
