@@ -196,4 +196,6 @@ def test_limits_follow_the_config(open_sandbox: Open, repo: Path) -> None:
     assert (host["NanoCpus"], host["Memory"], host["PidsLimit"]) == (500_000_000,
                                                                       300 * 1024**2, 64)
     assert host["CapDrop"] == ["ALL"]
-    assert [m["Destination"] for m in container.attrs["Mounts"]] == ["/workspace"]
+    # The checkout, read-write, and the host-written control directory, read-only: nothing else.
+    assert sorted((m["Destination"], m["RW"]) for m in container.attrs["Mounts"]) == [
+        ("/run/harness", False), ("/workspace", True)]
