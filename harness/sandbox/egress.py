@@ -14,6 +14,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import socket
 import socketserver
 import ssl
 import tempfile
@@ -51,6 +52,7 @@ class _Pending:
     path: str
     tap: UsageTap
     status: int = 0
+    upstream: socket.socket | None = None  # to cut a stream still open when the session ends
 
 
 class Session:
@@ -93,9 +95,13 @@ class Session:
                 self._done.append(_exchange(pending, complete))
 
     def close(self) -> None:
-        """Count what is still in flight as cut, and stop counting."""
+        """Count what is still in flight as cut, cut it, and stop counting."""
         with self._lock:
             self._done.extend(_exchange(p, complete=False) for p in self._live.values())
+            for pending in self._live.values():
+                if pending.upstream is not None:  # unblocks the handler reading from it
+                    with suppress(OSError):
+                        pending.upstream.shutdown(socket.SHUT_RDWR)
             self._live.clear()
             self._closed = True
         for path in self._published:
@@ -196,6 +202,7 @@ class _Handler(BaseHTTPRequestHandler):
         except (OSError, http.client.HTTPException) as exc:
             self._refuse(502, f"the harness egress proxy could not reach {route.upstream}: {exc}")
             return False
+        pending.upstream = upstream.sock
         try:
             pending.status = response.status
             self.send_response(response.status, response.reason)
@@ -232,6 +239,7 @@ class _Handler(BaseHTTPRequestHandler):
         return headers
 
     def _refuse(self, status: int, message: str) -> None:
+        self.close_connection = True  # an unread request body must not become the next request
         data = json.dumps({"error": {"type": "harness_egress", "message": message}}).encode()
         with suppress(OSError):
             self.send_response(status)
