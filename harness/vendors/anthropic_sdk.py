@@ -125,6 +125,15 @@ class AnthropicVendor(Vendor):
                                          options.thinking_budget_tokens, effort_key="effort",
                                          budget_key="thinking_budget_tokens")
 
+    def cache_plan(self, entry: ModelEntry, options: VendorOptions, timeout_s: float) -> str:
+        assert isinstance(options, AnthropicOptions)
+        if options.prompt_caching is False:
+            return "off (vendor_options.prompt_caching: false)"
+        p = entry.price
+        return (f"breakpoints on tools+system, the ticket context and the last two turns "
+                f"(5-minute writes ${p.cache_write:g}, reads ${p.cache_read:g} per Mtok; "
+                f"prefixes under {entry.cache_min_tokens or 1024:,} tokens are not cached)")
+
     def complete(self, request: ModelRequest, *, runner: CommandRunner | None = None
                  ) -> ModelResponse:
         settings = request.settings
