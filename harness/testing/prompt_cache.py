@@ -108,11 +108,12 @@ class Block:
 
 
 def chain(start: bytes, items: Iterable[tuple[str, Any, float | None]],
-          salt: Callable[[str], str] = lambda _: "") -> list[Block]:
+          salt: Callable[[str], str] = lambda _: "", section: str | None = None) -> list[Block]:
     """Blocks with their prefix digests; ``salt(section)`` enters the chain where a section
-    starts (what else the entries of that section are keyed by)."""
+    starts (what else the entries of that section are keyed by). ``start`` and ``section``
+    continue a chain where another one ended."""
     blocks: list[Block] = []
-    digest, section = start, None
+    digest = start
     for name, obj, ttl in items:
         if name != section:
             section = name
@@ -258,6 +259,16 @@ class Explicit:
     resource: dict[str, Any]
 
 
+def gemini_blocks(model: str, body: dict[str, Any], base: Explicit | None = None) -> list[Block]:
+    """A generateContent request's whole prompt: the explicit cache it names (``base``) first,
+    then its contents; else its system instruction, tools and contents."""
+    if base is None:
+        return chain(_start(model), gemini_items(body))
+    contents = gemini_items({"contents": pick(body, "contents")})
+    last = base.blocks[-1]
+    return [*base.blocks, *chain(last.digest, contents, section=last.section)]
+
+
 @dataclass
 class GeminiCache:
     """Implicit prefix hits and ``cachedContents`` of one loopback Gemini API."""
@@ -293,10 +304,7 @@ class GeminiCache:
     def account(self, model: str, body: dict[str, Any]) -> dict[str, int]:
         """``promptTokenCount`` and ``cachedContentTokenCount`` of one generateContent."""
         base = self._explicit(model, body)
-        start = base.blocks[-1].digest if base else _start(model)
-        blocks = [*(base.blocks if base else []),
-                  *chain(start, gemini_items({"contents": pick(body, "contents")}) if base
-                         else gemini_items(body))]
+        blocks = gemini_blocks(model, body, base)
         sums = list(accumulate(b.tokens for b in blocks))
         minimum = min_tokens(model)
         with self.lock:
