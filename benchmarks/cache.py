@@ -171,8 +171,9 @@ def _before(cache: pc.AnthropicCache, body: dict[str, Any], p: Price, output: in
                                   for b in m["content"]]} for m in body["messages"]]
     tools = [*body["tools"][:-1], {**body["tools"][-1], "cache_control": {"type": "ephemeral"}}]
     u = cache.account({**body, "messages": messages, "tools": tools})
-    return (u["input_tokens"] * p.input + u["cache_creation_input_tokens"] * p.cache_write
-            + u["cache_read_input_tokens"] * p.cache_read + output * p.output) / 1e6
+    billed = (int(u["input_tokens"]) * p.input + int(u["cache_creation_input_tokens"])
+              * p.cache_write + int(u["cache_read_input_tokens"]) * p.cache_read)
+    return (billed + output * p.output) / 1e6
 
 
 def _label(attempts: list[dict[str, Any]], index: int) -> tuple[str, int]:

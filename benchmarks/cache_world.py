@@ -12,12 +12,14 @@ import itertools
 import random
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
+from harness.errors import SandboxError
 from harness.sandbox.base import ExecResult, Sandbox, SearchHit
 from harness.testing.anthropic_server import tool_use
 from harness.testing.loopback import Reply
+from harness.vendors.types import EgressLink, EgressRoute
 
 TEST_COMMAND = "npm test"
 TARGET = "packages/text/src/slug.ts"
@@ -126,9 +128,8 @@ class MemorySandbox(Sandbox):
     def reset(self) -> None:
         self.files = dict(self.base)
 
-    @contextmanager
-    def online(self) -> Iterator[None]:
-        yield
+    def egress(self, route: EgressRoute) -> AbstractContextManager[EgressLink]:
+        raise SandboxError("the benchmark's workspace has no way out: it runs SDK stages only")
 
     def close(self) -> None:
         return
