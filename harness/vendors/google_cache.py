@@ -101,7 +101,8 @@ def prefix_tokens(request: ModelRequest) -> int:
 
 
 def live_handle(request: ModelRequest, digest: str) -> Handle | None:
-    """The attempt's explicit cache for this prefix, when one is alive past the deadline."""
+    """The attempt's explicit cache for this prefix, when one is alive past the deadline (the
+    latest word on it counts: a cache found gone is recorded with ``expires_at`` 0)."""
     for message in reversed(request.messages):
         for state in message.vendor_state:
             if state.get(STATE_KEY) and state.get("prefix") == digest:

@@ -149,7 +149,11 @@ class GoogleVendor(Vendor):
             chunks = call.stream(genai, types, *wire[key], left)
             return self._response(chunks, request, started)
 
-        return _with_cache(common.within_deadline(request, once), request, made)
+        response = _with_cache(common.within_deadline(request, once), request, made)
+        if call.cache_lost and handle is not None:  # tell the next turns it is gone
+            gone = dataclasses.replace(handle, expires_at=0.0)
+            response = dataclasses.replace(response, vendor_state=(gone.state(),))
+        return response
 
     def _contents(self, types: Any, request: ModelRequest,
                   cached: str | None = None) -> list[gt.Content]:

@@ -152,6 +152,10 @@ def test_an_expired_cache_is_given_up_for_implicit_caching(server: LoopbackServe
     retried = generated(server)[-1].body
     assert "cachedContent" not in retried
     assert "systemInstruction" in retried
+    # The next turn knows it is gone: no request names it again.
+    (gone,) = again.vendor_state
+    assert gone[google_cache.STATE_KEY] == answers[0].vendor_state[0][google_cache.STATE_KEY]
+    assert gone["expires_at"] == 0.0
 
 
 def test_harness_check_shows_the_choice(plan: RunPlan) -> None:
