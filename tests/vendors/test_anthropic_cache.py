@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from harness.cli.render import check_json
 from harness.stages import Attempt, RunPlan, load_plan
 from harness.testing.anthropic_server import AnthropicHandler, prompt_cache, text
 from harness.testing.loopback import LoopbackServer, Reply
@@ -196,3 +197,11 @@ def test_a_cacheable_system_part_is_its_own_block(server: LoopbackServer,
     body: dict[str, Any] = server.requests[-1].body
     assert body["system"] == [{"type": "text", "text": "STABLE", "cache_control": EPH},
                               {"type": "text", "text": "|volatile"}]
+
+
+def test_harness_check_shows_the_layout(plan: RunPlan) -> None:
+    shown = {s["stage"]: s["attempts"][0]["prompt_cache"] for s in check_json(plan)["stages"]}
+    assert shown["coder"].startswith("breakpoints on tools+system, the ticket context and the "
+                                     "last two turns")
+    assert "under 1,024 tokens" in shown["coder"]  # claude-opus-5-5's minimum
+    assert shown["reviewer"] == "off (vendor_options.prompt_caching: false)"
