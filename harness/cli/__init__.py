@@ -105,7 +105,9 @@ def check(config_path: Path, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(render.check_json(plan), indent=2))
         return
-    render.console().print(render.check_table(plan))
+    out = render.console()
+    out.print(render.check_table(plan))
+    out.print(render.cache_table(plan))
 
 
 @main.command()

@@ -52,6 +52,26 @@ def check_table(plan: RunPlan) -> Table:
     return t
 
 
+def cache_table(plan: RunPlan) -> Table:
+    """What each stage's attempts cache and when (docs/caching.md)."""
+    t = Table(title="Prompt caching", title_justify="left")
+    for col in ("stage", "model", "what is cached"):
+        t.add_column(col, no_wrap=col != "what is cached")
+    for role, sp in plan.stages.items():
+        seen: list[tuple[str, str]] = []
+        for a in sp.attempts:
+            row = (_model(a), _cache_plan(a, sp.timeout))
+            if row not in seen:
+                seen.append(row)
+        for model, what in seen:
+            t.add_row(role, model, what)
+    return t
+
+
+def _cache_plan(a: Attempt, timeout_s: float) -> str:
+    return a.vendor.cache_plan(a.entry, a.options, timeout_s)
+
+
 def _routes(sp: StagePlan) -> str:
     if not sp.can_route_to and not sp.attaches_to:
         return "-"
@@ -69,7 +89,8 @@ def check_json(plan: RunPlan) -> dict[str, Any]:
             {"stage": role, "timeout_s": sp.timeout, "retry_budget": sp.config.retry_budget,
              "on_exhaust": sp.config.on_exhaust, "attaches_to": list(sp.attaches_to),
              "can_route_to": list(sp.can_route_to),
-             "attempts": [_attempt_json(a) for a in sp.attempts]}
+             "attempts": [{**_attempt_json(a), "prompt_cache": _cache_plan(a, sp.timeout)}
+                          for a in sp.attempts]}
             for role, sp in plan.stages.items()
         ],
     }

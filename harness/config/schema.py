@@ -16,6 +16,7 @@ from pydantic import (
     Field,
     NonNegativeFloat,
     PositiveFloat,
+    PositiveInt,
     StrictInt,
     WithJsonSchema,
     model_validator,
@@ -144,6 +145,8 @@ class Price(Frozen):
     output: NonNegativeFloat
     cache_write: NonNegativeFloat
     cache_read: NonNegativeFloat
+    # USD per million tokens per hour an explicit cache (Gemini cachedContents) is stored.
+    cache_storage: NonNegativeFloat | None = None
 
 
 class PriceOverride(Frozen):
@@ -151,6 +154,7 @@ class PriceOverride(Frozen):
     output: NonNegativeFloat | None = None
     cache_write: NonNegativeFloat | None = None
     cache_read: NonNegativeFloat | None = None
+    cache_storage: NonNegativeFloat | None = None
 
 
 class ModelEntry(Frozen):
@@ -162,6 +166,8 @@ class ModelEntry(Frozen):
     effort_levels: tuple[str, ...] = ()
     thinking_levels: tuple[str, ...] = ()
     thinking_budget_range: tuple[int, int] | None = None
+    # The shortest prefix the vendor's prompt cache stores (shorter ones are silently uncached).
+    cache_min_tokens: PositiveInt | None = None
 
 
 class ModelOverride(Frozen):
@@ -176,6 +182,7 @@ class ModelOverride(Frozen):
     effort_levels: tuple[str, ...] | None = None
     thinking_levels: tuple[str, ...] | None = None
     thinking_budget_range: tuple[int, int] | None = None
+    cache_min_tokens: PositiveInt | None = None
     aliases: tuple[str, ...] = ()
 
 

@@ -19,6 +19,7 @@ from harness.config.schema import McpServerConfig
 from harness.errors import RunStopped, VendorError, VendorTimeoutError
 from harness.pipeline.events import Meter, Recorder
 from harness.pipeline.mcp_tools import McpHub
+from harness.pipeline.prompts import Prompt
 from harness.pipeline.tools import Toolbox, describe, run_tool
 from harness.sandbox.base import Sandbox
 from harness.stages.plan import Attempt
@@ -34,7 +35,7 @@ class AgentTask:
     label: str
     attempt: Attempt
     system: str
-    prompt: str
+    prompt: Prompt
     toolbox: Toolbox
     result_model: type[BaseModel]
     timeout: float
@@ -120,7 +121,7 @@ def _call(task: AgentTask, env: AttemptEnv, request: ModelRequest,
 
 
 def _loop(task: AgentTask, env: AttemptEnv, deadline: float, out: AgentOutcome) -> None:
-    messages: list[Message] = [Message("user", task.prompt)]
+    messages = [Message("user", task.prompt.text, stable_chars=task.prompt.stable_chars)]
     nudges = 0
     for _ in range(task.max_turns):
         request = ModelRequest(task.attempt.settings(), task.system, tuple(messages), deadline,
@@ -164,8 +165,8 @@ def _cli(task: AgentTask, env: AttemptEnv, deadline: float, out: AgentOutcome) -
     """One CLI session. A stage whose result is its work (the Coder) just ends with a summary;
     the others must answer with JSON matching their result schema."""
     schema = None if task.text_is_result else task.result_model.model_json_schema()
-    prompt = task.prompt if schema is None else (
-        f"{task.prompt}\n\nWhen you are done, answer with one JSON object matching this "
+    prompt = task.prompt.text if schema is None else (
+        f"{task.prompt.text}\n\nWhen you are done, answer with one JSON object matching this "
         f"schema and nothing else:\n{json.dumps(schema)}")
     request = ModelRequest(task.attempt.settings(), task.system, (Message("user", prompt),),
                            deadline, output_schema=schema, mcp_servers=task.mcp_servers)

@@ -92,40 +92,46 @@ class Calibrated:
 
 
 class _Pricer:
-    """Prices steps in order, tracking which (stage, vendor, model) prefixes are cached."""
+    """Prices steps: each attempt's input split by how the prompt cache bills it (the stage's
+    measured shares, harness/pipeline/expectations.yaml)."""
 
     def __init__(self, exp: Expectations, calibrated: Calibrated | None = None) -> None:
         self.exp = exp
         self.calibrated = calibrated or Calibrated("", 0)
-        self.cached: set[tuple[str, str, str]] = set()
 
     def step(self, plan: StagePlan, attempt: Attempt, why: str, path: str, *,
              retry: bool, whole_run: bool = False) -> Step:
-        total_in, prefix, out = self._tokens(plan.role, attempt, retry=retry,
-                                             whole_run=whole_run)
-        key = (plan.role, attempt.vendor.name, attempt.model_id)
-        reading = key in self.cached
-        self.cached.add(key)
+        total_in, read, written, out = self._tokens(plan.role, attempt, retry=retry,
+                                                    whole_run=whole_run)
         price = attempt.entry.price
-        prefix_rate = price.cache_read if reading else price.cache_write
-        cost = ((total_in - prefix) * price.input + prefix * prefix_rate
-                + out * price.output) / 1e6
-        return Step(plan.role, attempt, why, path, total_in, prefix, out, cost)
+        cost = ((total_in - read - written) * price.input + written * price.cache_write
+                + read * price.cache_read + out * price.output) / 1e6
+        return Step(plan.role, attempt, why, path, total_in, read + written, out, cost)
 
     def _tokens(self, stage: str, attempt: Attempt, *, retry: bool,
-                whole_run: bool) -> tuple[int, int, int]:
-        """(input, the cached part of it, output) of one step."""
+                whole_run: bool) -> tuple[int, int, int, int]:
+        """(input, the part read from the cache, the part written to it, output)."""
         measured = self.calibrated.attempts.get(stage)
         role = measured or self.exp.roles[stage]
-        caching = attempt.vendor.prompt_caching
         whole = self.calibrated.run_tokens.get(stage) if whole_run else None
         if whole is not None:  # the stage's whole expected run, reasoning included
             out = round(whole * role.output / max(role.input + role.output, 1))
-            return whole - out, round((whole - out) * role.cached_prefix) if caching else 0, out
-        thinking = 0 if measured else self._thinking(attempt)  # measured output includes it
-        out = min(role.output + thinking, attempt.max_output_tokens)
-        total_in = role.input + (role.retry_context if retry else 0)
-        return total_in, round(role.input * role.cached_prefix) if caching else 0, out
+            total_in = whole - out
+        else:
+            thinking = 0 if measured else self._thinking(attempt)  # measured includes it
+            out = min(role.output + thinking, attempt.max_output_tokens)
+            total_in = role.input + (role.retry_context if retry else 0)
+        if not attempt.vendor.prompt_caching:
+            return total_in, 0, 0, out
+        cached = round(total_in * role.cached_prefix)
+        written = min(round(total_in * self._write_share(stage, role)), cached)
+        return total_in, cached - written, written, out
+
+    def _write_share(self, stage: str, role: RoleTokens) -> float:
+        if role.cache_write is not None:
+            return role.cache_write
+        default = self.exp.roles.get(stage)  # calibrated figures say what is cached, not how
+        return (default.cache_write or 0.0) if default else 0.0
 
     def _thinking(self, attempt: Attempt) -> int:
         if attempt.control is None:

@@ -15,8 +15,10 @@ from harness.errors import CatalogError
 class RoleTokens(Frozen):
     input: int = Field(ge=0)
     output: int = Field(ge=0)
-    cached_prefix: float = Field(ge=0, le=1)
+    cached_prefix: float = Field(ge=0, le=1)  # of input: read from or written to the cache
     retry_context: int = Field(ge=0)
+    # Of input, written to the cache (None: the package default for the stage).
+    cache_write: float | None = Field(None, ge=0, le=1)
 
 
 class Expectations(Frozen):

@@ -87,8 +87,11 @@ class McpHub:
                     client = await stack.enter_async_context(_client(server))
                     self._clients[server.name] = client
                     listed = await client.list_tools()
+                    # By name: the tools are the start of every request's cached prefix, and a
+                    # server need not list them in the same order twice (docs/caching.md).
                     specs += [ToolSpec(f"{server.name}{SEP}{t.name}", t.description or t.name,
-                                       t.input_schema) for t in listed.tools]
+                                       t.input_schema)
+                              for t in sorted(listed.tools, key=lambda t: t.name)]
                 self.specs = tuple(specs)
                 ready.set_result(None)
                 await self._stop.wait()

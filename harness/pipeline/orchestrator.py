@@ -34,6 +34,7 @@ from harness.pipeline.prompts import (
     DEBUGGER,
     PLANNER,
     REVIEWER,
+    Prompt,
     coder_prompt,
     debugger_prompt,
     planner_prompt,
@@ -301,7 +302,7 @@ class Pipeline:
         return prefix if n == 1 else f"{prefix}/r{n}"
 
     def _attempt(self, stage: StagePlan, attempt: Attempt, label: str, role: Role,
-                 prompt: str) -> AgentOutcome:
+                 prompt: Prompt) -> AgentOutcome:
         task = AgentTask(stage.role, label, attempt, role.system, prompt, role.box, role.result,
                          stage.timeout, stage.config.max_turns or MAX_TURNS, role.text_is_result,
                          tuple(stage.config.mcp_servers))

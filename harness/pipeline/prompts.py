@@ -1,9 +1,17 @@
-"""What each stage is told. The system prompts are the stable, cacheable prefix; everything that
-changes between attempts goes in the user turn."""
+"""What each stage is told, laid out for the prompt cache (docs/caching.md).
+
+A request is one prefix: tools, system prompt, then the conversation. The system prompts below
+and the tool list never change within a stage. The first user turn starts with the stable
+ticket context (``Prompt.context``: the same on every attempt of a stage, so a retry reads it
+from the cache) and ends with what this attempt alone is told (``Prompt.task``: a refused plan,
+a brief, failing tests, evidence, a diff). Nothing that changes between attempts (timestamps,
+attempt numbers, budgets left, random ids) goes before the end of the context.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from harness.pipeline.manifest import Decomposition, Manifest, SubTicket
 from harness.pipeline.ticket import Ticket
@@ -32,42 +40,67 @@ with the tools when the diff is not enough. Call `submit_review` with `approve`,
 `request_changes` and concrete findings (path, line, message) the Coder can act on."""
 
 
-def planner_prompt(ticket: Ticket, brief: str | None) -> str:
-    parts = [ticket.text()]
-    if brief:
-        parts.append(f"## The previous plan was refused\n{brief}\nSubmit a corrected manifest.")
-    return "\n\n".join(parts)
+@dataclass(frozen=True)
+class Prompt:
+    """A stage's first user turn: the stable context, then this attempt's own part."""
+
+    context: tuple[str, ...]
+    task: tuple[str, ...] = ()
+
+    @property
+    def text(self) -> str:
+        return SEPARATOR.join((*self.context, *self.task))
+
+    @property
+    def stable_chars(self) -> int:
+        """How much of ``text`` is the context: the same characters whatever the task is."""
+        return len(SEPARATOR.join(self.context))
+
+
+SEPARATOR = "\n\n"
+
+
+def ticket_context(ticket: Ticket, *sections: str | None) -> tuple[str, ...]:
+    """The stable ticket context of a stage, in order: the ticket, then the stage's own sections
+    (the plan, a sub-ticket, conventions, a repo map...), each the same on every attempt."""
+    return (ticket.text(), *(s for s in sections if s))
+
+
+def planner_prompt(ticket: Ticket, brief: str | None) -> Prompt:
+    task = (f"## The previous plan was refused\n{brief}\nSubmit a corrected manifest.",
+            ) if brief else ()
+    return Prompt(ticket_context(ticket), task)
 
 
 def coder_prompt(ticket: Ticket, manifest: Manifest, sub: SubTicket, *, brief: str | None,
-                 feedback: str | None) -> str:
-    parts = [ticket.text(), f"## Plan\n{manifest.summary}",
-             f"## Your sub-ticket: {sub.id} — {sub.title}\n{sub.description}\n"
-             f"Files: {', '.join(sub.files) or '(not listed)'}\n"
-             f"Operations: {json.dumps([o.model_dump(exclude_none=True) for o in sub.operations])}"]
+                 feedback: str | None) -> Prompt:
+    sub_ticket = (f"## Your sub-ticket: {sub.id} — {sub.title}\n{sub.description}\n"
+                  f"Files: {', '.join(sub.files) or '(not listed)'}\n"
+                  f"Operations: "
+                  f"{json.dumps([o.model_dump(exclude_none=True) for o in sub.operations])}")
+    task = []
     if brief:
-        parts.append(f"## Brief\n{brief}")
+        task.append(f"## Brief\n{brief}")
     if feedback:
-        parts.append("## Your previous attempt failed\nThe tests failed after your change. "
-                     "Fix the cause in the code (not the tests); your earlier edits are still "
-                     f"in the workspace.\n\n{feedback}")
-    return "\n\n".join(parts)
+        task.append("## Your previous attempt failed\nThe tests failed after your change. "
+                    "Fix the cause in the code (not the tests); your earlier edits are still "
+                    f"in the workspace.\n\n{feedback}")
+    return Prompt(ticket_context(ticket, f"## Plan\n{manifest.summary}", sub_ticket),
+                  tuple(task))
 
 
 def debugger_prompt(ticket: Ticket, stage: str, evidence: str, manifest: Manifest | None,
-                    decomposition: Decomposition | None) -> str:
-    parts = [ticket.text(), f"## Failing stage: {stage}", f"## Evidence\n{evidence}"]
-    if manifest is not None:
-        parts.append("## Manifest\n" + manifest.model_dump_json(indent=1))
-    if decomposition is not None:
-        parts.append("## Decomposition\n" + json.dumps(decomposition.as_dict()))
-    return "\n\n".join(parts)
+                    decomposition: Decomposition | None) -> Prompt:
+    plan = "## Manifest\n" + manifest.model_dump_json(indent=1) if manifest else None
+    shape = ("## Decomposition\n" + json.dumps(decomposition.as_dict()) if decomposition
+             else None)
+    return Prompt(ticket_context(ticket, plan, shape),
+                  (f"## Failing stage: {stage}", f"## Evidence\n{evidence}"))
 
 
 def reviewer_prompt(ticket: Ticket, manifest: Manifest, diff: str, conventions: str | None
-                    ) -> str:
-    parts = [ticket.text(), "## Plan\n" + manifest.model_dump_json(indent=1)]
-    if conventions:
-        parts.append(f"## Project conventions\n{conventions}")
-    parts.append(f"## Diff\n```diff\n{diff[:60_000]}\n```")
-    return "\n\n".join(parts)
+                    ) -> Prompt:
+    return Prompt(
+        ticket_context(ticket, "## Plan\n" + manifest.model_dump_json(indent=1),
+                       conventions and f"## Project conventions\n{conventions}"),
+        (f"## Diff\n```diff\n{diff[:60_000]}\n```",))

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.pipeline.events import AttemptRecord
+from harness.runs import cache_share
 from harness.vendors.common import redact
 from harness.vendors.transcript import request_record, response_record
 from harness.vendors.types import ModelRequest, ModelResponse
@@ -96,7 +97,8 @@ class RunRecorder:
 
     def attempt(self, record: AttemptRecord) -> None:
         attempts = [*self.state["attempts"], dataclasses.asdict(record)]
-        self.update(attempts=attempts, totals=_totals(attempts))
+        self.update(attempts=attempts, totals=_totals(attempts),
+                    cache=cache_share.by_stage(attempts))
 
     def finish(self, status: str, **fields: Any) -> None:
         self.update(status=status, ended_at=_now(), **fields)

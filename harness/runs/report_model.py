@@ -59,6 +59,9 @@ class StageMoney(TypedDict):
     failure_usd: float
     estimate_expected_usd: float | None
     estimate_worst_usd: float | None
+    input_tokens: int  # sent to the model: uncached, written to and read from the cache
+    cache_read_tokens: int
+    cache_share: float | None  # of input_tokens, read from the prompt cache
 
 
 class PathTotal(TypedDict):

@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from harness.runs import cache_share
 from harness.runs.record import RUN_JSON
 from harness.runs.report_estimate import run_estimate
 from harness.runs.report_model import (
@@ -85,7 +86,8 @@ def _build(run_dir: Path, state: dict[str, Any], events: list[dict[str, Any]]) -
         duration_s=float(totals.get("duration_s", sum(a["duration_s"] for a in attempts))),
         detail=state.get("detail"), stopped_in=state.get("stopped_in"),
         error=state.get("error"), decomposition=state.get("decomposition"),
-        attempts=attempts, money=money(attempts, estimate), estimate=estimate,
+        attempts=attempts, estimate=estimate,
+        money=money(attempts, estimate, cache_share.by_stage(state["attempts"])),
         estimate_note=note, tests=_tests(run_dir, events), routing=_routing(events),
         rambling=[{k: v for k, v in e.items() if k != "event"} for e in events
                   if e.get("event") == "rambling"],
@@ -115,20 +117,23 @@ def _attempts(raw: list[dict[str, Any]], events: list[dict[str, Any]],
     return rows
 
 
-def money(attempts: list[AttemptRow], estimate: Estimate | None) -> Money:
-    """Spend by stage and by path (successful vs failed attempts), each beside its estimate."""
+def money(attempts: list[AttemptRow], estimate: Estimate | None,
+          cache: dict[str, dict[str, Any]] | None = None) -> Money:
+    """Spend by stage and by path (successful vs failed attempts), each beside its estimate;
+    ``cache``: each stage's input by how it was billed (``cache_share.by_stage``)."""
     stages = stage_order([a["stage"] for a in attempts])
     failed = [a for a in attempts if not a["ok"]]
     return Money(
-        by_stage=[_stage_money(s, [a for a in attempts if a["stage"] == s], estimate)
-                  for s in stages],
+        by_stage=[_stage_money(s, [a for a in attempts if a["stage"] == s], estimate,
+                               (cache or {}).get(s, {})) for s in stages],
         success=_path_total([a for a in attempts if a["ok"]]),
         failure=_path_total(failed),
         failure_by_stage=[_failure_group(s, [a for a in failed if a["stage"] == s], estimate)
                           for s in stages if any(a["stage"] == s for a in failed)])
 
 
-def _stage_money(stage: str, rows: list[AttemptRow], estimate: Estimate | None) -> StageMoney:
+def _stage_money(stage: str, rows: list[AttemptRow], estimate: Estimate | None,
+                 cache: dict[str, Any]) -> StageMoney:
     planned = estimate["stages"].get(stage) if estimate else None
     return StageMoney(
         stage=stage, attempts=len(rows), failed=sum(not a["ok"] for a in rows),
@@ -136,7 +141,10 @@ def _stage_money(stage: str, rows: list[AttemptRow], estimate: Estimate | None) 
         success_usd=_usd(a["cost_usd"] for a in rows if a["ok"]),
         failure_usd=_usd(a["cost_usd"] for a in rows if not a["ok"]),
         estimate_expected_usd=planned["expected_usd"] if planned else None,
-        estimate_worst_usd=planned["worst_usd"] if planned else None)
+        estimate_worst_usd=planned["worst_usd"] if planned else None,
+        input_tokens=sum(int(cache.get(k, 0)) for k in cache_share.KEYS),
+        cache_read_tokens=int(cache.get("cache_read_tokens", 0)),
+        cache_share=cache.get("cache_share"))
 
 
 def _failure_group(stage: str, rows: list[AttemptRow],

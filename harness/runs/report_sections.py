@@ -90,6 +90,10 @@ def _timeline(r: RunReport, base: str) -> Section:
                    rows, frozenset({0, 6, 7, 8, 9}), empty="No attempt has finished yet.")
 
 
+def _share(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
+
+
 def _mark(ok: bool, outcome: str) -> str:
     # A routing is the Debugger doing its job, on money the failure path spent.
     return "✓ " if ok else "↪ " if outcome.startswith("routed:") else "✗ "
@@ -99,12 +103,14 @@ def _money(m: Money) -> list[Section]:
     by_stage: list[list[Cell]] = [
         [s["stage"], str(s["attempts"]), str(s["failed"]), f"{s['tokens']:,}", usd(s["cost_usd"]),
          usd(s["success_usd"]), usd(s["failure_usd"]), usd(s["estimate_expected_usd"]),
-         usd(s["estimate_worst_usd"])] for s in m["by_stage"]]
+         usd(s["estimate_worst_usd"]), _share(s["cache_share"])] for s in m["by_stage"]]
     ok, bad = m["success"], m["failure"]
+    sent = sum(s["input_tokens"] for s in m["by_stage"])
+    read = sum(s["cache_read_tokens"] for s in m["by_stage"])
     by_stage.append(["total", str(ok["attempts"] + bad["attempts"]), str(bad["attempts"]),
                      f"{ok['tokens'] + bad['tokens']:,}",
                      usd(round(ok["cost_usd"] + bad["cost_usd"], 6)), usd(ok["cost_usd"]),
-                     usd(bad["cost_usd"]), "", ""])
+                     usd(bad["cost_usd"]), "", "", _share(read / sent if sent else None)])
     paths: list[list[Cell]] = [
         [g["stage"], str(g["attempts"]),
          ", ".join(f"{o} ×{n}" for o, n in g["outcomes"].items()), f"{g['tokens']:,}",
@@ -116,8 +122,8 @@ def _money(m: Money) -> list[Section]:
              f"{usd(bad['cost_usd'])}"]
     return [Section("Where the money went, by stage",
                     ("stage", "attempts", "failed", "tokens", "cost", "successful", "failed cost",
-                     "estimate: expected", "estimate: worst case"),
-                    by_stage, frozenset(range(1, 9))),
+                     "estimate: expected", "estimate: worst case", "input read from cache"),
+                    by_stage, frozenset(range(1, 10))),
             Section("Where the money went, by path",
                     ("stage", "failed attempts", "outcomes", "tokens", "cost",
                      "cost model's failure path", "its worst-case cost"),

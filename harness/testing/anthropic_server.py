@@ -4,11 +4,15 @@ It answers ``POST /v1/messages`` (``?beta=true`` too) as JSON or, when the body 
 ``stream: true``, as SSE with the same ``event:`` sequence the API sends; the SDK's own parser
 then decides what it accepts. Each request takes the next queued ``Reply``:
 
-``text`` (text, usage), ``tool_use`` (name, input, id?, text?), ``thinking`` (thinking, text),
+``text`` (text, usage), ``tool_use`` (name, input, id?, text?; or ``calls``: [{name, input,
+id}], parallel calls in one answer), ``thinking`` (thinking, text),
 ``refusal`` (text), ``status`` (status, body?, error_type?, message?, retry_after?),
 ``stream_error`` (error_type, message: an ``event: error`` after the stream started), ``hang``
 (after_events?, ping_every?), ``garbage`` (body?, content_type?), ``truncated_stream``
-(after_events?). ``usage`` holds the API's usage fields plus ``thinking_tokens``.
+(after_events?). ``usage`` holds the API's usage fields plus ``thinking_tokens``; without it,
+the server bills the request the way the API does (``prompt_cache``): cache reads and writes
+from the ``cache_control`` breakpoints it receives, output from the reply's length.
+``prompt_cache(server)`` is that cache, e.g. to ``clock.advance`` past its 5-minute lifetime.
 """
 
 from __future__ import annotations
@@ -18,22 +22,38 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
-from harness.testing.loopback import Reply, ScriptedHandler
+from harness.testing.loopback import LoopbackServer, Reply, ScriptedHandler
+from harness.testing.prompt_cache import (
+    AnthropicCache,
+    CacheRequestError,
+    cache_of,
+    checked_blocks,
+    count_tokens,
+)
 
 DEFAULT_USAGE = {"input_tokens": 10, "output_tokens": 5}
+# Replies that are answers the API bills (the others are faults).
+_ANSWERS = frozenset({"text", "tool_use", "thinking", "refusal", "truncated_stream", "hang",
+                      "stream_error"})
 _ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error",
                 403: "permission_error", 404: "not_found_error", 413: "request_too_large",
                 429: "rate_limit_error", 500: "api_error", 529: "overloaded_error"}
 
 
+def prompt_cache(server: LoopbackServer) -> AnthropicCache:
+    """The prompt cache of one loopback server."""
+    return cache_of(server, AnthropicCache)
+
+
 def text(content: str = "ok", **usage: int) -> Reply:
-    return Reply("text", {"text": content, "usage": usage or DEFAULT_USAGE})
+    """A text answer; ``usage`` fields, when given, replace the computed ones."""
+    return Reply("text", {"text": content, **({"usage": usage} if usage else {})})
 
 
 def tool_use(name: str, arguments: dict[str, Any], *, call_id: str = "toolu_01",
              text_before: str = "", **usage: int) -> Reply:
     return Reply("tool_use", {"name": name, "input": arguments, "id": call_id,
-                              "text": text_before, "usage": usage or DEFAULT_USAGE})
+                              "text": text_before, **({"usage": usage} if usage else {})})
 
 
 def status(code: int, message: str = "", *, retry_after: float | None = None,
@@ -76,8 +96,9 @@ def _blocks(reply: Reply) -> tuple[list[dict[str, Any]], str]:
     data = reply.data
     if reply.kind == "tool_use":
         blocks = [{"type": "text", "text": data["text"]}] if data.get("text") else []
-        blocks.append({"type": "tool_use", "id": data.get("id", "toolu_01"),
-                       "name": data["name"], "input": data.get("input", {})})
+        calls = data.get("calls") or [data]  # several: parallel tool calls in one answer
+        blocks += [{"type": "tool_use", "id": c.get("id", "toolu_01"), "name": c["name"],
+                    "input": c.get("input", {})} for c in calls]
         return blocks, "tool_use"
     if reply.kind == "thinking":
         thought = {"type": "thinking", "thinking": data.get("thinking", "hmm"),
@@ -154,13 +175,28 @@ class AnthropicHandler(ScriptedHandler):
         if not rec.headers.get("x-api-key") and not auth.startswith("Bearer "):
             self._error(401, "authentication_error", "x-api-key header is required")
             return
+        body = rec.body if isinstance(rec.body, dict) else {}
+        try:  # the API refuses a bad marker before anything else happens
+            checked_blocks(body)
+        except CacheRequestError as exc:
+            self._error(exc.status, "invalid_request_error", exc.message)
+            return
         reply = self.next_reply()
         if reply is None:
             self._error(500, "api_error", "anthropic_server: no reply scripted for request "
                         f"#{len(self.server_state.requests)} (queue one with server.queue)")
             return
-        body = rec.body if isinstance(rec.body, dict) else {}
+        if "usage" not in reply.data and reply.kind in _ANSWERS:
+            reply = Reply(reply.kind, {**reply.data, "usage": self._billed(reply, body)})
         self._answer(reply, str(body.get("model", "")), body.get("stream") is True)
+
+    def _billed(self, reply: Reply, body: dict[str, Any]) -> dict[str, Any]:
+        """The usage the API would report: the prompt cache's reads and writes, and the
+        answer's own length as output."""
+        usage = prompt_cache(self.server_state).account(body)
+        blocks, _ = _blocks(reply)
+        usage["output_tokens"] = sum(count_tokens(b) for b in blocks)
+        return usage
 
     def _answer(self, reply: Reply, model: str, stream: bool) -> None:
         data = reply.data
@@ -242,4 +278,4 @@ class AnthropicHandler(ScriptedHandler):
         self.send_json(code, payload, {"request-id": "req_test", **(headers or {})})
 
 
-__all__ = ["AnthropicHandler", "conversation", "status", "text", "tool_use"]
+__all__ = ["AnthropicHandler", "conversation", "prompt_cache", "status", "text", "tool_use"]

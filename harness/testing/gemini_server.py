@@ -17,6 +17,11 @@ Reply kinds and their ``data`` keys:
 ``garbage``           a 200 that is not JSON
 ``truncated_stream``  one SSE event with partial text, then the connection drops mid-body
 ``safety``            a candidate stopped with finishReason ``SAFETY`` and no content
+
+An answer without ``usage`` is billed as the API would (``prompt_cache``): the prompt's tokens,
+the part of them an implicit or explicit cache holds (``cachedContentTokenCount``), and the
+answer's own length. ``POST /v1beta/cachedContents`` creates an explicit cache that later
+requests name with ``cachedContent``; ``prompt_cache(server)`` holds both kinds.
 """
 
 from __future__ import annotations
@@ -26,13 +31,20 @@ import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from harness.testing.loopback import Recorded, Reply, ScriptedHandler
+from harness.testing.loopback import LoopbackServer, Recorded, Reply, ScriptedHandler
+from harness.testing.prompt_cache import CacheRequestError, GeminiCache, cache_of, count_tokens
 
 _ROUTE = re.compile(r"^/(v1|v1beta)/models/([^/:]+):(generateContent|streamGenerateContent)$")
+_CACHES = re.compile(r"^/(v1|v1beta)/cachedContents$")
 _STATUS_NAMES = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
                  404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL",
                  503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
 DEFAULT_USAGE = {"promptTokenCount": 10, "candidatesTokenCount": 5, "totalTokenCount": 15}
+
+
+def prompt_cache(server: LoopbackServer) -> GeminiCache:
+    """The implicit and explicit caches of one loopback server."""
+    return cache_of(server, GeminiCache)
 
 
 def error_body(code: int, message: str, status: str | None = None,
@@ -79,7 +91,7 @@ class GeminiHandler(ScriptedHandler):
         rec = self.record()
         url = urlsplit(self.path)
         route = _ROUTE.match(url.path)
-        if route is None:
+        if route is None and not _CACHES.match(url.path):
             self.send_json(404, error_body(404, f"gemini_server: no route for POST {url.path}"))
             return
         key = rec.headers.get("x-goog-api-key") or parse_qs(url.query).get("key", [""])[0]
@@ -89,13 +101,25 @@ class GeminiHandler(ScriptedHandler):
                                            "use API Key or other form of API consumer "
                                            "identity to call this API."))
             return
-        stream = route.group(3) == "streamGenerateContent"
+        body = rec.body if isinstance(rec.body, dict) else {}
+        try:
+            if route is None:  # cachedContents.create: served by the cache, not the script
+                self.send_json(200, prompt_cache(self.server_state).create(body))
+                return
+            model = route.group(2)
+            prompt_cache(self.server_state).check(model, body)
+        except CacheRequestError as exc:
+            self.send_json(exc.status, error_body(exc.status, exc.message, exc.reason or None))
+            return
         reply = self.next_reply()
         if reply is None:
             self.send_json(500, error_body(500, f"gemini_server: no scripted reply for POST "
                                            f"{url.path} (queue one with srv.queue(Reply(...)))"))
             return
-        self.answer(reply, rec, route.group(2), stream)
+        if "usage" not in reply.data and reply.kind in ("text", "function_call"):
+            billed = prompt_cache(self.server_state).account(model, body)
+            reply = Reply(reply.kind, {**reply.data, "usage": _usage(reply.data, billed)})
+        self.answer(reply, rec, model, route.group(3) == "streamGenerateContent")
 
     def answer(self, reply: Reply, rec: Recorded, model: str, stream: bool) -> None:
         d = reply.data
@@ -213,6 +237,17 @@ class GeminiHandler(ScriptedHandler):
         self.close_connection = True
 
 
+def _usage(data: dict[str, Any], billed: dict[str, int]) -> dict[str, int]:
+    """usageMetadata for an answer: the prompt as the cache billed it, the answer's length."""
+    parts = [data.get("thought"), data.get("text"), *data.get("calls", [])]
+    out = sum(count_tokens(p) for p in parts if p)
+    usage = {"promptTokenCount": billed["promptTokenCount"], "candidatesTokenCount": out,
+             "totalTokenCount": billed["promptTokenCount"] + out}
+    if billed["cachedContentTokenCount"]:
+        usage["cachedContentTokenCount"] = billed["cachedContentTokenCount"]
+    return usage
+
+
 def merge(events: list[dict[str, Any]]) -> dict[str, Any]:
     """The non-streaming body: every event's parts under the last event's envelope."""
     parts = [p for e in events for c in e.get("candidates", [])[:1]
@@ -224,4 +259,4 @@ def merge(events: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 __all__ = ["DEFAULT_USAGE", "GeminiHandler", "error_body", "function_declarations",
-           "generation_config", "parts_of", "pick", "thinking_config"]
+           "generation_config", "parts_of", "pick", "prompt_cache", "thinking_config"]

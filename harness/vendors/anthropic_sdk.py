@@ -125,6 +125,15 @@ class AnthropicVendor(Vendor):
                                          options.thinking_budget_tokens, effort_key="effort",
                                          budget_key="thinking_budget_tokens")
 
+    def cache_plan(self, entry: ModelEntry, options: VendorOptions, timeout_s: float) -> str:
+        assert isinstance(options, AnthropicOptions)
+        if options.prompt_caching is False:
+            return "off (vendor_options.prompt_caching: false)"
+        p = entry.price
+        return (f"breakpoints on tools+system, the ticket context and the last two turns "
+                f"(5-minute writes ${p.cache_write:g}, reads ${p.cache_read:g} per Mtok; "
+                f"prefixes under {entry.cache_min_tokens or 1024:,} tokens are not cached)")
+
     def complete(self, request: ModelRequest, *, runner: CommandRunner | None = None
                  ) -> ModelResponse:
         settings = request.settings
@@ -158,7 +167,10 @@ class AnthropicVendor(Vendor):
         return _response(message, request_id, request, time.monotonic() - started, self.name)
 
 
-# Ephemeral (5-minute) cache breakpoints; the API caches everything up to each marked block.
+# Ephemeral (5-minute) cache breakpoints: the API caches the prefix (tools, system, messages, in
+# that order) up to and including each marked block, at most four per request; a later request
+# reads the longest cached prefix that ends at one of its own breakpoints or at one of the 20
+# blocks before it (platform.claude.com "Prompt caching"). Where they go: docs/caching.md.
 EPHEMERAL: dict[str, str] = {"type": "ephemeral"}
 # Structured output is a forced tool call rather than ``output_config.format``: tool input
 # schemas work on every Claude model the catalog lists and sit beside the stage's own tools,
@@ -168,6 +180,7 @@ _STOPS: dict[str, StopReason] = {
     "end_turn": "end_turn", "stop_sequence": "end_turn", "tool_use": "tool_use",
     "max_tokens": "max_tokens", "model_context_window_exceeded": "max_tokens"}
 _SAMPLING = ("temperature", "top_p", "top_k")
+_UNMARKABLE = ("thinking", "redacted_thinking")
 
 
 def request_params(request: ModelRequest, vendor: str) -> dict[str, Any]:
@@ -176,9 +189,9 @@ def request_params(request: ModelRequest, vendor: str) -> dict[str, Any]:
     options = settings.options
     assert isinstance(options, AnthropicOptions)
     caching = options.prompt_caching is not False
+    messages = [_message(m) for m in request.messages]
     params: dict[str, Any] = {"model": settings.model_id,
-                              "max_tokens": settings.max_output_tokens,
-                              "messages": [_message(m) for m in request.messages]}
+                              "max_tokens": settings.max_output_tokens, "messages": messages}
     system = _system(request.system, request.cacheable_system_chars, caching)
     if system:
         params["system"] = system
@@ -199,14 +212,36 @@ def request_params(request: ModelRequest, vendor: str) -> dict[str, Any]:
         params["tool_choice"] = ({"type": "any"} if "thinking" in params
                                  else {"type": "tool", "name": RESPOND_TOOL})
     if tools:
-        if caching:  # a breakpoint on the last tool caches every tool, and the system after it
+        if caching and not system:  # else the system's breakpoint caches the tools before it
             tools[-1] = {**tools[-1], "cache_control": EPHEMERAL}
         params["tools"] = tools
+    if caching:
+        for block in _rolling(request.messages, messages):
+            block["cache_control"] = EPHEMERAL
     # This SDK's methods have no sampling parameters; the API still accepts them in the body.
     sampling = {k: v for k in _SAMPLING if (v := getattr(options, k)) is not None}
     if sampling:
         params["extra_body"] = sampling
     return params
+
+
+def _rolling(messages: tuple[Message, ...], wire: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The conversation's breakpoints (the system's is the first of four): the end of the
+    stable ticket context, which every attempt of the stage shares; the end of the previous
+    request, read whole even when its turn added more than the 20 blocks the lookback covers;
+    and the end of this request, written for the next turn to read."""
+    picked: list[dict[str, Any]] = []
+    first = messages[0] if messages else None
+    if first is not None and first.role == "user" and first.stable_chars > 0 and first.text:
+        picked.append(wire[0]["content"][len(messages[0].tool_results)])
+    last_answer = max((i for i, m in enumerate(messages) if m.role == "assistant"), default=0)
+    if last_answer > 0:
+        picked.append(wire[last_answer - 1]["content"][-1])
+    if wire:
+        picked.append(wire[-1]["content"][-1])
+    unique = list({id(b): b for b in picked}.values())
+    return [b for b in unique if b.get("type") not in _UNMARKABLE
+            and not (b.get("type") == "text" and not b.get("text"))]
 
 
 def _system(text: str, cacheable: int | None, caching: bool) -> list[dict[str, Any]]:
@@ -228,8 +263,9 @@ def _message(message: Message) -> dict[str, Any]:
         # The API wants tool results first in the user turn that answers the tool calls.
         blocks += [{"type": "tool_result", "tool_use_id": r.call_id, "content": r.content,
                     "is_error": r.is_error} for r in message.tool_results]
-        if message.text or not blocks:
-            blocks.append({"type": "text", "text": message.text})
+        blocks += [{"type": "text", "text": t} for t in _split(message)]
+        if not blocks:
+            blocks.append({"type": "text", "text": ""})
     else:
         blocks += [dict(b) for b in message.vendor_state]  # signed thinking goes back first
         if message.text or not message.tool_calls:
@@ -237,6 +273,12 @@ def _message(message: Message) -> dict[str, Any]:
         blocks += [{"type": "tool_use", "id": c.id, "name": c.name, "input": dict(c.arguments)}
                    for c in message.tool_calls]
     return {"role": message.role, "content": blocks}
+
+
+def _split(message: Message) -> list[str]:
+    """A user turn's text: the stable context as a block of its own, then the rest."""
+    cut = min(message.stable_chars, len(message.text))
+    return [t for t in (message.text[:cut], message.text[cut:]) if t]
 
 
 @contextmanager

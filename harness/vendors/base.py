@@ -92,6 +92,12 @@ class Vendor(ABC):
         raise VendorError(self.name, "this version of harness cannot call this vendor yet; "
                           "route the stage to another vendor")
 
+    def cache_plan(self, entry: ModelEntry, options: VendorOptions, timeout_s: float) -> str:
+        """What this vendor caches of a stage's prompts and when, for ``harness check``."""
+        if not self.prompt_caching:
+            return "none"
+        return "the vendor's own (prefix caching)" if self.surface == "cli" else "prefix"
+
     def model_problem(self, model_id: str) -> OptionProblem | None:
         """Why this vendor cannot serve ``model_id`` although the catalog gives the model to its
         provider (checked by ``harness check`` before any call), or None."""

@@ -9,10 +9,9 @@ otherwise hold the call past it. SDK retries are off; ``common.within_deadline``
 from __future__ import annotations
 
 import base64
+import dataclasses
 import importlib
 import os
-import re
-import threading
 import time
 import uuid
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -21,16 +20,12 @@ from pydantic import Field
 
 from harness.config.schema import ModelEntry, Tier
 from harness.errors import (
-    ContextTooLongError,
     MalformedResponseError,
-    RateLimitedError,
     RefusalError,
     TransientVendorError,
-    VendorAuthError,
     VendorError,
-    VendorTimeoutError,
 )
-from harness.vendors import common
+from harness.vendors import common, google_cache
 from harness.vendors.base import (
     NativeControl,
     OptionProblem,
@@ -41,6 +36,7 @@ from harness.vendors.base import (
     pick_level,
     thinking_budget,
 )
+from harness.vendors.google_call import Call, tools
 from harness.vendors.types import ModelRequest, ModelResponse, StopReason, ToolCall, Usage
 
 if TYPE_CHECKING:
@@ -59,6 +55,9 @@ class GoogleOptions(VendorOptions):
     temperature: Annotated[float, Field(ge=0, le=2)] | None = concept("sampling", "temperature")
     top_p: Annotated[float, Field(gt=0, le=1)] | None = concept("sampling", "nucleus sampling")
     top_k: Annotated[int, Field(gt=0)] | None = concept("sampling", "top-k sampling")
+    context_cache: google_cache.ContextCache | None = concept(
+        "caching", "auto (default): implicit, plus an explicit cachedContents once an attempt "
+        "has run long enough to pay for it; implicit; or explicit from the first request")
 
 
 def gemini_control(model: ModelEntry, tier: Tier, level: str | None, budget: int | None, *,
@@ -117,27 +116,50 @@ class GoogleVendor(Vendor):
                                       options.thinking_budget, level_key="thinking_level",
                                       budget_key="thinking_budget")
 
+    def cache_plan(self, entry: ModelEntry, options: VendorOptions, timeout_s: float) -> str:
+        assert isinstance(options, GoogleOptions)
+        return google_cache.describe(entry, options.context_cache, timeout_s)
+
     def complete(self, request: ModelRequest, *, runner: CommandRunner | None = None
                  ) -> ModelResponse:
         started = time.monotonic()
         s = request.settings
+        assert isinstance(s.options, GoogleOptions)
         names = tuple(dict.fromkeys((s.api_key_env, "GEMINI_API_KEY", "GOOGLE_API_KEY")))
         key = common.api_key(self.name, names[0], *names[1:])
         key_env = next(n for n in names if os.environ.get(n) == key)
         genai, types, errors = _sdk(self.name)
-        call = _Call(self, request, key, key_env, errors)
-        contents = self._contents(types, request)
-        config = _config(types, request)
+        call = Call(self.name, request, key, key_env, errors)
+        digest = google_cache.prefix_digest(request)
+        handle = google_cache.live_handle(request, digest)
+        made: tuple[google_cache.Handle, int] | None = None
+        if handle is None and google_cache.wanted(request, s.options.context_cache):
+            made = call.create_cache(genai, types, digest)
+            handle = made[0] if made else None
+
+        name = handle.name if handle else None
+        wire = {name: (self._contents(types, request, cached=name),
+                       _config(types, request, cached=name))}
 
         def once(left: float) -> ModelResponse:
-            chunks = call.stream(genai, types, contents, config, left)
+            # An explicit cache that expired under us: implicit caching still applies.
+            key = None if call.cache_lost else name
+            if key not in wire:
+                wire[key] = (self._contents(types, request), _config(types, request))
+            chunks = call.stream(genai, types, *wire[key], left)
             return self._response(chunks, request, started)
 
-        return common.within_deadline(request, once)
+        response = _with_cache(common.within_deadline(request, once), request, made)
+        if call.cache_lost and handle is not None:  # tell the next turns it is gone
+            gone = dataclasses.replace(handle, expires_at=0.0)
+            response = dataclasses.replace(response, vendor_state=(gone.state(),))
+        return response
 
-    def _contents(self, types: Any, request: ModelRequest) -> list[gt.Content]:
+    def _contents(self, types: Any, request: ModelRequest,
+                  cached: str | None = None) -> list[gt.Content]:
         """Messages as Gemini contents: assistant turns are role ``model`` with functionCall
-        parts; tool results go back as functionResponse parts of a user turn."""
+        parts; tool results go back as functionResponse parts of a user turn. The first turn's
+        stable context is a part of its own (left out when an explicit cache holds it)."""
         names = {c.id: c.name for m in request.messages for c in m.tool_calls}
         gemini3 = request.settings.entry.reasoning == "thinking_level"
         out: list[gt.Content] = []
@@ -159,7 +181,9 @@ class GoogleVendor(Vendor):
                     parts.append(types.Part(function_response=types.FunctionResponse(
                         id=_wire_id(r.call_id), name=names[r.call_id],
                         response={"error" if r.is_error else "output": r.content})))
-                parts += [types.Part(text=m.text)] if m.text else []
+                cut = min(m.stable_chars, len(m.text)) if m is request.messages[0] else 0
+                texts = [] if cached and cut else [m.text[:cut]]
+                parts += [types.Part(text=t) for t in (*texts, m.text[cut:]) if t]
             if parts:
                 out.append(types.Content(role="model" if m.role == "assistant" else "user",
                                          parts=parts))
@@ -215,97 +239,6 @@ class GoogleVendor(Vendor):
         return ToolCall(call_id, fc.name, dict(fc.args or {}), signature)
 
 
-class _Call:
-    """One ``complete``: the key, where it came from, and how its faults are classified."""
-
-    def __init__(self, vendor: GoogleVendor, request: ModelRequest, key: str,
-                 key_env: str, errors: Any) -> None:
-        self.vendor, self.request, self.key, self.key_env = vendor, request, key, key_env
-        self.errors = errors  # google.genai.errors, imported with the SDK
-
-    def clean(self, text: str) -> str:
-        text = common.redact(text)
-        return text.replace(self.key, "[redacted]") if len(self.key) >= 4 else text
-
-    def error(self, cls: type[VendorError], text: str) -> VendorError:
-        return cls(self.vendor.name, self.clean(text))
-
-    def stream(self, genai: Any, types: Any, contents: list[gt.Content],
-               config: gt.GenerateContentConfig,
-               left: float) -> list[gt.GenerateContentResponse]:
-        """One request, all of its SSE chunks, or the classified fault; at most ``left``."""
-        if left <= 0.01:
-            raise self.error(VendorTimeoutError, "the deadline passed before the call")
-        s = self.request.settings
-        box: dict[str, Any] = {}
-        done, stop = threading.Event(), threading.Event()
-
-        def work() -> None:
-            try:
-                client = genai.Client(api_key=self.key, vertexai=False, http_options=(
-                    types.HttpOptions(
-                        base_url=s.base_url or os.environ.get("GOOGLE_GEMINI_BASE_URL"),
-                        timeout=max(int(left * 1000), 1),
-                        retry_options=types.HttpRetryOptions(attempts=1))))
-                chunks = []
-                for chunk in client.models.generate_content_stream(
-                        model=s.model_id, contents=contents, config=config):
-                    chunks.append(chunk)
-                    if stop.is_set():  # abandoned at the deadline: close the stream
-                        break
-                box["chunks"] = chunks
-            except Exception as exc:
-                box["error"] = exc
-            finally:
-                done.set()
-
-        threading.Thread(target=work, name="gemini-call", daemon=True).start()
-        if not done.wait(left):
-            stop.set()
-            raise self.error(VendorTimeoutError, f"no complete answer within {left:.1f}s "
-                             "(the stage's deadline)")
-        if "error" in box:
-            raise self.fault(box["error"]) from None
-        chunks: list[gt.GenerateContentResponse] = box["chunks"]
-        if not chunks:
-            raise self.error(MalformedResponseError, "a 200 with an empty stream")
-        return chunks
-
-    def fault(self, exc: Exception) -> Exception:
-        """The VendorError (or RetryAfter wrapping one) an SDK or transport exception means."""
-        if isinstance(exc, self.errors.APIError):
-            return self.api_fault(exc)
-        kinds = {c.__name__ for c in type(exc).__mro__}
-        if "TimeoutException" in kinds:
-            return self.error(VendorTimeoutError, f"no answer before the deadline ({exc})")
-        if "TransportError" in kinds or isinstance(exc, OSError):
-            return common.RetryAfter(self.error(
-                TransientVendorError, f"connection failed: {type(exc).__name__}: {exc}"))
-        if isinstance(exc, ValueError):  # JSON that does not parse, or not Gemini's shape
-            return self.error(MalformedResponseError, f"not a Gemini response: {exc}"[:500])
-        return self.error(VendorError, f"unexpected {type(exc).__name__}: {exc}")
-
-    def api_fault(self, exc: Any) -> Exception:
-        code, status, msg = int(exc.code or 0), str(exc.status or ""), str(exc.message or "")
-        body = exc.details.get("error", exc.details) if isinstance(exc.details, dict) else {}
-        details = [d for d in body.get("details") or [] if isinstance(d, dict)]
-        said = f"{code} {status}: {msg}"
-        if (code in (401, 403) or status in ("UNAUTHENTICATED", "PERMISSION_DENIED")
-                or any(d.get("reason") == "API_KEY_INVALID" for d in details)
-                or "api key not valid" in msg.lower()):
-            return self.error(VendorAuthError, f"the key in {self.key_env} was refused ({said}); "
-                              "check it, or name another variable with api_key_env")
-        after = _retry_after(exc, details)
-        if code == 429 or status == "RESOURCE_EXHAUSTED":
-            return common.RetryAfter(self.error(RateLimitedError, f"rate limited ({said})"),
-                                     after)
-        if code == 400 and _TOO_LONG.search(msg):
-            return self.error(ContextTooLongError, f"the prompt does not fit ({said})")
-        if code in (408, 499) or code >= 500 or status in _TRANSIENT:
-            return common.RetryAfter(self.error(TransientVendorError, said), after)
-        return self.error(VendorError, f"request refused ({said})")
-
-
 _GENERATED = "hx-"
 # Gemini's documented stand-in for a signature that was lost (base64url of these bytes).
 _SKIP_SIGNATURE = base64.urlsafe_b64decode("skip_thought_signature_validator")
@@ -313,11 +246,6 @@ _REFUSALS = frozenset({"SAFETY", "RECITATION", "PROHIBITED_CONTENT", "BLOCKLIST"
                        "IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION",
                        "MODEL_ARMOR"})
 _STOPS: dict[str, StopReason] = {"STOP": "end_turn", "MAX_TOKENS": "max_tokens"}
-_TRANSIENT = frozenset({"UNAVAILABLE", "INTERNAL", "DEADLINE_EXCEEDED", "ABORTED"})
-_TOO_LONG = re.compile(r"token count|maximum number of tokens|context (window|length)|too long",
-                       re.I)
-
-
 def _sdk(vendor: str) -> tuple[Any, Any, Any]:
     """google.genai, its types and errors: imported here, on the first call, so that loading
     this module (config checks) never needs the SDK."""
@@ -329,18 +257,20 @@ def _sdk(vendor: str) -> tuple[Any, Any, Any]:
                           "install it with `pip install google-genai`") from None
 
 
-def _config(types: Any, request: ModelRequest) -> gt.GenerateContentConfig:
+def _config(types: Any, request: ModelRequest,
+            cached: str | None = None) -> gt.GenerateContentConfig:
+    """The request's config; with ``cached``, the system instruction and tools are in that
+    explicit cache and may not be sent again."""
     s = request.settings
     kw: dict[str, Any] = {
         "max_output_tokens": s.max_output_tokens,
-        # Declarations only, no callables: the pipeline runs the tools, never the SDK.
         "automatic_function_calling": types.AutomaticFunctionCallingConfig(disable=True)}
-    if request.system:
+    if cached:
+        kw["cached_content"] = cached
+    elif request.system:
         kw["system_instruction"] = request.system
-    if request.tools:
-        kw["tools"] = [types.Tool(function_declarations=[types.FunctionDeclaration(
-            name=t.name, description=t.description, parameters_json_schema=dict(t.input_schema))
-            for t in request.tools])]
+    if request.tools and not cached:
+        kw["tools"] = tools(types, request)
     if request.output_schema is not None:
         kw.update(response_mime_type="application/json",
                   response_json_schema=dict(request.output_schema))
@@ -357,6 +287,22 @@ def _config(types: Any, request: ModelRequest) -> gt.GenerateContentConfig:
     return types.GenerateContentConfig(**kw)  # type: ignore[no-any-return]
 
 
+def _with_cache(response: ModelResponse, request: ModelRequest,
+                made: tuple[google_cache.Handle, int] | None) -> ModelResponse:
+    """A response whose request made an explicit cache: writing it is billed at the input
+    price (the catalog's cache_write for Gemini), storing it by the hour; its handle travels
+    in the transcript to the attempt's next requests."""
+    if made is None:
+        return response
+    handle, tokens = made
+    u, price = response.usage, request.settings.entry.price
+    usage = dataclasses.replace(u, cache_write_tokens=u.cache_write_tokens + tokens)
+    ttl = handle.expires_at - time.time()
+    cost = usage.cost(price) + google_cache.storage_usd(price, tokens, ttl)
+    return dataclasses.replace(response, usage=usage, cost_usd=cost,
+                               vendor_state=(handle.state(),))
+
+
 def _usage(meta: Any) -> Usage:
     """Cached tokens are part of promptTokenCount; thoughts are billed as output."""
     def n(name: str) -> int:
@@ -366,18 +312,6 @@ def _usage(meta: Any) -> Usage:
     return Usage(input_tokens=max(n("prompt_token_count") - cached, 0),
                  output_tokens=n("candidates_token_count") + thoughts,
                  cache_read_tokens=cached, thinking_tokens=thoughts)
-
-
-def _retry_after(exc: Any, details: list[dict[str, Any]]) -> float | None:
-    """The server's hint: a Retry-After header, else a google.rpc.RetryInfo detail."""
-    headers = getattr(getattr(exc, "response", None), "headers", None) or {}
-    for raw in [headers.get("retry-after")] + [str(d.get("retryDelay")) for d in details
-                                               if str(d.get("@type", "")).endswith("RetryInfo")]:
-        try:
-            return max(float(str(raw).removesuffix("s")), 0.0)
-        except ValueError:
-            continue
-    return None
 
 
 def _enum(value: Any) -> str:

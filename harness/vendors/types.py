@@ -56,6 +56,10 @@ class Message:
     # signed thinking blocks, which the API requires before a tool result). From
     # ModelResponse.vendor_state.
     vendor_state: tuple[Mapping[str, Any], ...] = field(default=(), compare=False)
+    # The first this many characters of ``text`` are the stable ticket context, the same on
+    # every attempt of the stage (pipeline.prompts.Prompt): vendors that cache by prefix send
+    # them as a block of their own and cache up to its end (docs/caching.md).
+    stable_chars: int = 0
 
 
 @dataclass(frozen=True)

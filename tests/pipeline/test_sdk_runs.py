@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from harness.runs.report_run import run_report
 from harness.testing.anthropic_server import AnthropicHandler, conversation
 from harness.testing.gemini_server import GeminiHandler
 from harness.testing.loopback import LoopbackServer, Recorded, Reply
@@ -107,3 +108,38 @@ def test_a_hung_endpoint_times_the_attempt_out_and_the_run_goes_on(
     assert out.outcomes("coder") == ["timed_out", "passed"]
     timed_out = out.state["attempts"][1]
     assert 2.5 < timed_out["duration_s"] < 4.5
+
+
+BIG_TICKET = """\
+id: T-2
+title: slugify must trim dashes
+body: |
+  slugify(" Hi, you! ") must be "hi-you".
+""" + "".join(f"  Background note {i}: slugs feed URLs, file names and anchors alike.\n"
+              for i in range(120))
+
+
+def test_turns_and_retries_read_the_cache_and_the_run_records_it(
+        run: Callable[..., Outcome], ant_goo: tuple[LoopbackServer, LoopbackServer]) -> None:
+    ant, goo = ant_goo
+    ant.queue(*conversation(("submit_manifest", MANIFEST), *coder_turns(BUGGY),
+                            *coder_turns(FIXED)))
+    out = run(stages(ant.url, goo.url, reviewer=False), ticket=BIG_TICKET)
+    assert out.outcomes() == ["accepted", "tests_failed", "passed"]
+    exchanges = sorted((out.result.run_dir / "llm").glob("*-coder-*.json"))
+    usage = [json.loads(p.read_text())["response"]["usage"] for p in exchanges]
+    sent = [u["input_tokens"] + u["cache_read_tokens"] + u["cache_write_tokens"] for u in usage]
+    first, second, retry, retry_second = usage
+    assert first["cache_read_tokens"] == 0
+    assert second["cache_read_tokens"] == sent[0]  # the whole first turn
+    # The retry's first turn reads tools, system and the ticket context the first attempt
+    # wrote; only the failing tests after them are new.
+    assert retry["cache_read_tokens"] > 0.8 * sent[2]
+    assert retry_second["cache_read_tokens"] == sent[2]
+    coder = out.state["cache"]["coder"]
+    read = sum(u["cache_read_tokens"] for u in usage)
+    assert coder["cache_read_tokens"] == read
+    assert coder["cache_share"] == round(read / sum(sent), 4)
+    shown = {s["stage"]: s["cache_share"] for s in run_report(out.result.run_dir)["money"][
+        "by_stage"]}
+    assert shown["coder"] == coder["cache_share"]

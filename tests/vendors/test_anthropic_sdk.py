@@ -156,23 +156,6 @@ def test_signed_thinking_goes_back_before_the_tool_result(server: LoopbackServer
     assert turn["content"][0]["signature"] == "sig-test"
 
 
-def test_system_and_tools_are_cached(server: LoopbackServer, plan: RunPlan) -> None:
-    server.queue(text(), text())
-    ask(coder(plan), system="STABLE PREFIX|volatile", tools=(READ, GREP),
-        cacheable_system_chars=len("STABLE PREFIX"))
-    ask(coder(plan), system="all stable")
-    split, whole = bodies(server)
-    eph = {"type": "ephemeral"}
-    assert split["system"] == [{"type": "text", "text": "STABLE PREFIX", "cache_control": eph},
-                               {"type": "text", "text": "|volatile"}]
-    assert split["tools"] == [
-        {"name": "read_file", "description": "Read a file", "input_schema": READ.input_schema},
-        {"name": "grep", "description": "Search files", "input_schema": GREP.input_schema,
-         "cache_control": eph}]
-    assert whole["system"] == [{"type": "text", "text": "all stable", "cache_control": eph}]
-    assert "tools" not in whole
-
-
 def test_prompt_caching_off_and_sampling(server: LoopbackServer, plan: RunPlan) -> None:
     server.queue(text())
     ask(plan.stages["reviewer"].attempts[0], tools=(READ,))
@@ -196,9 +179,9 @@ def test_tool_use_round_trip(server: LoopbackServer, plan: RunPlan) -> None:
     assert sent[1] == {"role": "assistant", "content": [
         {"type": "text", "text": "reading"},
         {"type": "tool_use", "id": "toolu_01", "name": "read_file", "input": {"path": "a.py"}}]}
-    assert sent[2] == {"role": "user", "content": [
+    assert sent[2] == {"role": "user", "content": [  # the end of the request: a breakpoint
         {"type": "tool_result", "tool_use_id": "toolu_01", "content": "no such file",
-         "is_error": True}]}
+         "is_error": True, "cache_control": {"type": "ephemeral"}}]}
 
 
 def test_output_schema_is_a_forced_respond_tool(server: LoopbackServer, plan: RunPlan) -> None:

@@ -135,7 +135,8 @@ def test_claude_ignores_the_repository_settings(hostile_sandbox: DockerSandbox,
         posts = list(server.posts())
         assert len(posts) == 2
         assert {p.headers["x-api-key"] for p in posts} == {KEYS["ANTHROPIC_API_KEY"]}
-        assert answer.usage.input_tokens > 0  # metered by the proxy
+        u = answer.usage  # metered by the proxy; the CLI marks its prompt cached
+        assert u.input_tokens + u.cache_read_tokens + u.cache_write_tokens > 0
     assert_contained(hostile_sandbox, attacker, port)
 
 
