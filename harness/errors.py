@@ -69,6 +69,11 @@ class RunStopped(HarnessError):
         self.partial: Any = None
 
 
+class RepoMapError(HarnessError, RuntimeError):
+    """The repository map could not read the commit (no git, not a repository, a missing
+    object) or use its cache."""
+
+
 class PathOutsideWorkspaceError(HarnessError, PermissionError):
     """A file tool was asked for a path that leaves the workspace."""
 

@@ -43,6 +43,10 @@ REQUIRED_ROLES: tuple[str, ...] = ("planner", "coder")
 # Only the Debugger attaches to other stages and routes fixes to them.
 ROUTING_KEYS: tuple[str, ...] = ("attaches_to", "can_route_to")
 ROUTING_ROLES: tuple[str, ...] = ("debugger",)
+# The repository map goes into the Planner's first turn; no other stage has a map budget.
+REPO_MAP_KEY = "repo_map_tokens"
+REPO_MAP_ROLES: tuple[str, ...] = ("planner",)
+DEFAULT_REPO_MAP_TOKENS = 2_000
 DEFAULT_TOKEN_CAP = 2_000_000
 
 
@@ -130,6 +134,11 @@ class StageConfig(Frozen):
     max_output_tokens: TokenCount | None = None
     max_turns: Annotated[StrictInt, Field(ge=1, le=500)] | None = Field(
         None, description="Model turns one attempt may take (SDK vendors; default 60).")
+    repo_map_tokens: Annotated[StrictInt, Field(ge=0, le=50_000)] | None = Field(
+        None, description="Planner only: tokens of the ranked repository map (files and "
+        "symbols relevant to the ticket) in its first turn, where retries and re-plans read it "
+        f"from the prompt cache; default {DEFAULT_REPO_MAP_TOKENS}. 0 turns the map and the "
+        "`repo_map` tool off.")
     vendor_options: dict[str, Any] = Field(default_factory=dict,
                                            description="Vendor-native knobs, checked per vendor.")
     mcp_servers: list[McpServerConfig] = Field(

@@ -11,7 +11,15 @@ from pydantic import ValidationError
 
 from harness.config.catalog import Catalog
 from harness.config.diagnostics import Diagnostic, Path, did_you_mean
-from harness.config.schema import ANY_STAGE, ROLES, ROUTING_KEYS, ROUTING_ROLES, ModelEntry
+from harness.config.schema import (
+    ANY_STAGE,
+    REPO_MAP_KEY,
+    REPO_MAP_ROLES,
+    ROLES,
+    ROUTING_KEYS,
+    ROUTING_ROLES,
+    ModelEntry,
+)
 from harness.config.yamlsource import Document
 from harness.errors import UnknownVendorError
 from harness.vendors import Vendor, get_vendor, vendor_names
@@ -49,6 +57,10 @@ class _Rules:
                               "default), so there is no retry", "set retry_budget: 1 or more, "
                               "or remove on_retry")
             self.routes(role, raw, configured)
+            if REPO_MAP_KEY in raw and role not in REPO_MAP_ROLES:
+                self.error((role, REPO_MAP_KEY), f"only the {' and '.join(REPO_MAP_ROLES)} "
+                           "gets the repository map in its prompt (the Coder has the "
+                           "`repo_map` tool)", "remove this key", key=True)
         return self.out
 
     def error(self, path: Path, message: str, hint: str, *, key: bool = False) -> None:

@@ -1,0 +1,47 @@
+"""One commit's map, built once and asked many times: the Planner's map for the ticket, every
+``repo_map`` tool call of the run, ``harness map``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.repomap.cache import FactsCache
+from harness.repomap.index import RepoIndex, build_index
+from harness.repomap.rank import Ranker
+from harness.repomap.render import render_map
+
+TOOL_BUDGET = 1_000  # a repo_map call's default budget
+TOOL_MAX_BUDGET = 8_000
+
+
+@dataclass
+class RepoMap:
+    index: RepoIndex
+    _ranker: Ranker | None = field(default=None, repr=False)
+
+    @classmethod
+    def build(cls, repo: Path, ref: str, cache_dir: Path | None) -> RepoMap:
+        """Index ``ref`` of ``repo`` from its object store. Raises RepoMapError."""
+        with FactsCache(cache_dir) as cache:
+            return cls(build_index(repo, ref, cache))
+
+    @property
+    def ranker(self) -> Ranker:
+        if self._ranker is None:
+            self._ranker = Ranker(self.index)
+        return self._ranker
+
+    def render(self, query: str, budget: int) -> str:
+        """The map for ``query`` within ``budget`` tokens ("" when nothing matches or the
+        budget is 0)."""
+        if budget <= 0:
+            return ""
+        return render_map(self.index, self.ranker.rank(query), query, budget)
+
+    def answer(self, query: str, budget: int | None) -> str:
+        """What the ``repo_map`` tool returns: the map, or why there is none."""
+        budget = min(max(budget or TOOL_BUDGET, 100), TOOL_MAX_BUDGET)
+        text = self.render(query, budget)
+        return text or (f"no file of the repository matches `{query}`; try other words, "
+                        "identifiers or a path")
