@@ -35,6 +35,7 @@ class _Harness(click.Group):
                                       "history": "harness.cli.calibrate_cmds:history",
                                       "sandbox": "harness.cli.sandbox_cmds:sandbox",
                                       "gc": "harness.cli.sandbox_cmds:gc",
+                                      "map": "harness.cli.map_cmds:map_command",
                                       "run": "harness.cli.run_cmds:run",
                                       "demo": "harness.cli.run_cmds:demo",
                                       "report": "harness.cli.report_cmds:report",

@@ -20,7 +20,9 @@ from harness.errors import RunStopped, VendorError, VendorTimeoutError
 from harness.pipeline.events import Meter, Recorder
 from harness.pipeline.mcp_tools import McpHub
 from harness.pipeline.prompts import Prompt
-from harness.pipeline.tools import Toolbox, describe, run_tool
+from harness.pipeline.repomap_tool import call_repo_map
+from harness.pipeline.tools import REPO_MAP, Toolbox, describe, run_tool
+from harness.repomap import RepoMap
 from harness.sandbox.base import Sandbox
 from harness.stages.plan import Attempt
 from harness.vendors.types import Message, ModelRequest, ModelResponse, ToolResult, Usage
@@ -52,6 +54,7 @@ class AttemptEnv:
     meter: Meter
     recorder: Recorder
     mcp: McpHub | None = None  # the stage's MCP servers' tools (SDK vendors)
+    repo_map: RepoMap | None = None  # answers the repo_map tool
 
 
 @dataclass
@@ -155,6 +158,8 @@ def _loop(task: AgentTask, env: AttemptEnv, deadline: float, out: AgentOutcome) 
             env.recorder.event("tool", label=task.label, call=describe(call))
             if env.mcp is not None and call.name in env.mcp.names:
                 results.append(env.mcp.call(call, timeout=max(deadline - time.monotonic(), 1)))
+            elif call.name == REPO_MAP and env.repo_map is not None:
+                results.append(call_repo_map(env.repo_map, call))
             else:
                 results.append(run_tool(env.sandbox, call, task.toolbox.names))
         messages.append(Message("user", tool_results=tuple(results)))

@@ -15,7 +15,7 @@ from pydantic import BaseModel, create_model
 
 from harness.calibration.ceilings import Ceilings, RamblingStopped
 from harness.calibration.model import Shape
-from harness.config.schema import SandboxConfig
+from harness.config.schema import DEFAULT_REPO_MAP_TOKENS, SandboxConfig
 from harness.errors import RunStopped
 from harness.pipeline.agent import AgentOutcome, AgentTask, AttemptEnv, run_attempt
 from harness.pipeline.events import AttemptRecord, Meter, Recorder, UsageRecord
@@ -41,7 +41,16 @@ from harness.pipeline.prompts import (
     reviewer_prompt,
 )
 from harness.pipeline.ticket import Ticket
-from harness.pipeline.tools import EDIT, READ_ONLY, SPECS, Toolbox, terminal_spec, toolbox
+from harness.pipeline.tools import (
+    EDIT,
+    READ_ONLY,
+    REPO_MAP,
+    SPECS,
+    Toolbox,
+    terminal_spec,
+    toolbox,
+)
+from harness.repomap import RepoMap
 from harness.sandbox.base import Sandbox
 from harness.sandbox.testrun import TestRun, run_tests
 from harness.stages.load import RunPlan
@@ -49,6 +58,7 @@ from harness.stages.plan import Attempt, StagePlan
 
 Status = Literal["resolved", "halted", "needs_human"]
 MAX_TURNS = 60
+MAP_TOOL_ROLES = ("planner", "coder")  # stages that get the repo_map tool when there is a map
 
 
 class Exhausted(Exception):  # control flow inside the pipeline; never escapes it
@@ -96,6 +106,7 @@ class Pipeline:
     conventions: str | None = None
     mcp: dict[str, McpHub] = field(default_factory=dict)  # by stage role
     ceilings: Ceilings | None = None  # calibrated cap and rambling checks (harness.calibration)
+    repo_map: RepoMap | None = None  # the base commit's map: the Planner's prompt, repo_map tool
     manifest: Manifest | None = None
     decomposition: Decomposition | None = None
     briefs: dict[str, str] = field(default_factory=dict)
@@ -105,6 +116,7 @@ class Pipeline:
     _rounds: dict[str, int] = field(default_factory=dict)  # ladder walks per label prefix
     _spent: dict[str, int] = field(default_factory=dict)  # tokens by stage, for rambling
     _rambling: list[dict[str, Any]] = field(default_factory=list)
+    _memo: dict[str, str] = field(default_factory=dict)
 
     def run(self) -> Ending:
         """Raises only ``RunStopped`` (a cap) and ``SandboxError``."""
@@ -132,10 +144,11 @@ class Pipeline:
         stage = self.plan.stages["planner"]
         brief = self.briefs.pop("planner", None)
         prefix = self._round("planner")
+        repo_map = self._map_text()
         for attempt in stage.attempts:
             label = f"{prefix}/a{attempt.number}"
             out = self._attempt(stage, attempt, label, PLANNER_ROLE,
-                                planner_prompt(self.ticket, brief))
+                                planner_prompt(self.ticket, brief, repo_map))
             problems = self._manifest_problems(out)
             if out.outcome == "done" and not problems:
                 assert isinstance(out.result, Manifest)
@@ -301,12 +314,25 @@ class Pipeline:
         n = self._rounds[prefix]
         return prefix if n == 1 else f"{prefix}/r{n}"
 
+    def _map_text(self) -> str:
+        """The map of the ticket for the Planner's prompt, once per run (re-plans reuse it, so
+        their prompt cache still holds)."""
+        if "planner_map" not in self._memo:
+            budget = self.plan.stages["planner"].config.repo_map_tokens
+            self._memo["planner_map"] = "" if self.repo_map is None else self.repo_map.render(
+                self.ticket.text(), DEFAULT_REPO_MAP_TOKENS if budget is None else budget)
+        return self._memo["planner_map"]
+
     def _attempt(self, stage: StagePlan, attempt: Attempt, label: str, role: Role,
                  prompt: Prompt) -> AgentOutcome:
-        task = AgentTask(stage.role, label, attempt, role.system, prompt, role.box, role.result,
+        box = role.box
+        if self.repo_map is not None and stage.role in MAP_TOOL_ROLES:
+            box = Toolbox((*box.specs[:-1], SPECS[REPO_MAP], box.specs[-1]), box.terminal)
+        task = AgentTask(stage.role, label, attempt, role.system, prompt, box, role.result,
                          stage.timeout, stage.config.max_turns or MAX_TURNS, role.text_is_result,
                          tuple(stage.config.mcp_servers))
-        env = AttemptEnv(self.sandbox, self.meter, self.recorder, self.mcp.get(stage.role))
+        env = AttemptEnv(self.sandbox, self.meter, self.recorder, self.mcp.get(stage.role),
+                         self.repo_map)
         try:
             return run_attempt(task, env)
         except RunStopped as stop:  # the interrupted attempt's spend belongs in the record

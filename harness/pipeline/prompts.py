@@ -66,10 +66,10 @@ def ticket_context(ticket: Ticket, *sections: str | None) -> tuple[str, ...]:
     return (ticket.text(), *(s for s in sections if s))
 
 
-def planner_prompt(ticket: Ticket, brief: str | None) -> Prompt:
+def planner_prompt(ticket: Ticket, brief: str | None, repo_map: str = "") -> Prompt:
     task = (f"## The previous plan was refused\n{brief}\nSubmit a corrected manifest.",
             ) if brief else ()
-    return Prompt(ticket_context(ticket), task)
+    return Prompt(ticket_context(ticket, repo_map and f"## Repository map\n{repo_map}"), task)
 
 
 def coder_prompt(ticket: Ticket, manifest: Manifest, sub: SubTicket, *, brief: str | None,

@@ -41,7 +41,13 @@ SPECS: dict[str, ToolSpec] = {t.name: t for t in (
              _obj(["command"], command=_STR, timeout_seconds=_INT)),
     ToolSpec("finish", "Say the work is done, with a one-paragraph summary.",
              _obj(["summary"], summary=_STR)),
+    # Answered from the repository map of the base commit (harness.pipeline.repomap_tool).
+    ToolSpec("repo_map", "The files and symbols of the repository (as of the base commit) "
+             "most relevant to a query — words, identifiers or paths — ranked over the import "
+             "graph, with line numbers and signatures; `budget` in tokens (default 1000).",
+             _obj(["query"], query=_STR, budget=_INT)),
 )}
+REPO_MAP = "repo_map"
 READ_ONLY = ("list_files", "read_file", "search")
 EDIT = ("write_file", "edit_file", "run_command")
 

@@ -106,10 +106,12 @@ def extract(data: bytes, language: str) -> FileFacts:
     tree = _parser(language).parse(data)
     root = tree.root_node
     symbols = list(_symbols(root, data))
-    exported = _export_clause_names(root, data)
-    if exported:
-        symbols = [s if s.exported or s.name not in exported or s.parent else
-                   Symbol(s.name, s.kind, s.line, "export " + s.signature, True) for s in symbols]
+    exported, commonjs = _export_clause_names(root)
+    if exported or commonjs:
+        symbols = [s if s.exported or s.parent or s.name not in exported | commonjs else
+                   Symbol(s.name, s.kind, s.line,
+                          ("export " if s.name in exported else "") + s.signature, True)
+                   for s in symbols]
     return FileFacts(tuple(symbols), _imports(root, data, language),
                      dict(term_counts(data.decode("utf-8", "replace"))), lines, root.has_error)
 
@@ -210,6 +212,8 @@ def _declared(node: ts.Node, data: bytes, prefix: str) -> Iterator[Symbol]:
             yield from _declared(child, data, prefix=prefix + "declare ")
     elif kind == "expression_statement" and node.named_child_count == 1:
         yield from _declared(node.named_children[0], data, prefix)  # `namespace N {}`
+    elif kind == "assignment_expression":
+        yield from _commonjs(node, data)
     elif kind in _DECLARATIONS:
         yield from _declaration(node, data, prefix)
     elif kind in ("lexical_declaration", "variable_declaration"):
@@ -228,6 +232,19 @@ def _declaration(node: ts.Node, data: bytes, prefix: str) -> Iterator[Symbol]:
                                      node.child_by_field_name("value")), bool(prefix.strip()))
     if kind == "class" and body is not None:
         yield from _members(body, data, title)
+
+
+def _commonjs(node: ts.Node, data: bytes) -> Iterator[Symbol]:
+    """``exports.name = ...`` and ``module.exports.name = ...``: CommonJS's exports."""
+    left, value = node.child_by_field_name("left"), node.child_by_field_name("right")
+    target = _text(left) if left is not None else ""
+    if left is None or value is None or not target.startswith(("exports.", "module.exports.")):
+        return
+    name = target.rsplit(".", 1)[1]
+    function = value.type in _FUNCTION_VALUES
+    cut = value.child_by_field_name("body") if function else value
+    yield Symbol(name, "function" if function else "const", node.start_point.row + 1,
+                 _signature(data, node, cut).rstrip(" ="), True)
 
 
 def _members(body: ts.Node, data: bytes, parent: str) -> Iterator[Symbol]:
@@ -284,10 +301,16 @@ def _signature(data: bytes, node: ts.Node, cut: ts.Node | None) -> str:
     return text if len(text) <= SIGNATURE_CHARS else text[:SIGNATURE_CHARS - 1] + "…"
 
 
-def _export_clause_names(root: ts.Node, data: bytes) -> set[str]:
-    """Names a local ``export { a, b as c }`` (no ``from``) makes public."""
+def _export_clause_names(root: ts.Node) -> tuple[set[str], set[str]]:
+    """Names a local ``export { a, b as c }`` (no ``from``) makes public, and those
+    ``module.exports = { a, b }`` does."""
     names: set[str] = set()
+    commonjs: set[str] = set()
     for node in root.named_children:
+        assignment = node.named_children[0] if (node.type == "expression_statement" and
+                                                node.named_child_count == 1) else None
+        if assignment is not None and assignment.type == "assignment_expression":
+            commonjs |= _module_exports_object(assignment)
         if node.type != "export_statement" or node.child_by_field_name("source") is not None:
             continue
         for clause in node.named_children:
@@ -297,4 +320,18 @@ def _export_clause_names(root: ts.Node, data: bytes) -> set[str]:
                 name = spec.child_by_field_name("name")
                 if name is not None:
                     names.add(_text(name))
+    return names, commonjs
+
+
+def _module_exports_object(assignment: ts.Node) -> set[str]:
+    left, value = assignment.child_by_field_name("left"), assignment.child_by_field_name("right")
+    if left is None or value is None or _text(left) != "module.exports" or value.type != "object":
+        return set()
+    names = set()
+    for prop in value.named_children:
+        if prop.type == "shorthand_property_identifier":
+            names.add(_text(prop))
+        elif prop.type == "pair" and (v := prop.child_by_field_name("value")) is not None and (
+                v.type == "identifier"):
+            names.add(_text(v))
     return names

@@ -15,7 +15,7 @@ from harness.repomap.index import RepoIndex
 from harness.repomap.rank import Query
 from harness.repomap.terms import estimate_tokens, split_identifier
 
-HEADER = ("Repository map: the files most relevant to this task, best first, with their "
+HEADER = ("The files most relevant to this task, best first, with their "
           "top-level symbols (line: signature). Read a file before relying on it.\n")
 _SYMBOLS_BY_RANK = ((3, 12), (10, 6), (25, 3))  # (files up to this rank, symbols each)
 _MEMBER_INDENT = "    "

@@ -17,11 +17,12 @@ import git
 from harness.calibration.ceilings import Ceilings, RamblingStopped
 from harness.calibration.runtime import prepare
 from harness.config.schema import SandboxConfig
-from harness.errors import HarnessError, RunStopped
+from harness.errors import HarnessError, RepoMapError, RunStopped
 from harness.pipeline.events import Meter
 from harness.pipeline.mcp_tools import McpHub
 from harness.pipeline.orchestrator import Ending, Pipeline
 from harness.pipeline.ticket import Ticket, load_ticket
+from harness.repomap import RepoMap
 from harness.runs.handoff import handoff_text
 from harness.runs.history import mark_interrupted
 from harness.runs.record import RunRecorder
@@ -121,7 +122,9 @@ def _run(request: RunRequest, plan: RunPlan, ticket: Ticket, recorder: RunRecord
         hubs = stack.enter_context(_mcp_hubs(plan, request.config.resolve().parent))
         pipeline = Pipeline(plan, ticket, sandbox, cfg, meter, recorder,
                             conventions=_conventions(sandbox, ticket), mcp=hubs,
-                            ceilings=ceilings)
+                            ceilings=ceilings,
+                            repo_map=_repo_map(plan, request, sandbox.workspace.base_commit,
+                                               recorder))
         try:
             ending = pipeline.run()
         except RunStopped as stop:
@@ -132,6 +135,24 @@ def _run(request: RunRequest, plan: RunPlan, ticket: Ticket, recorder: RunRecord
         branch = _commit_branch(sandbox, request, ticket) if ending.status == "resolved" else None
         _close(recorder, sandbox, pipeline, ending, status=ending.status, branch=branch)
         return RunResult(ending.status, recorder.dir, ending.detail, branch)
+
+
+def _repo_map(plan: RunPlan, request: RunRequest, commit: str,
+              recorder: RunRecorder) -> RepoMap | None:
+    """The base commit's repository map (cached by blob id in the user's data directory), or
+    None when the Planner's budget is 0. A map that cannot be built is noted, not fatal: the
+    stages still have their file tools."""
+    if plan.config.planner.repo_map_tokens == 0:
+        return None
+    cache = request.history_home / "repomap" if request.history_home is not None else None
+    try:
+        built = RepoMap.build(request.repo.resolve(), commit, cache)
+    except RepoMapError as exc:
+        recorder.event("repo_map", error=str(exc))
+        return None
+    stats = built.index.stats
+    recorder.event("repo_map", files=stats.files, parsed=stats.parsed, seconds=stats.seconds)
+    return built
 
 
 @contextmanager

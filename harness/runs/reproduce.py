@@ -187,6 +187,8 @@ def replay_config(state: dict[str, Any], run_dir: Path) -> dict[str, Any]:
         if stage.get("on_retry", {}).get("vendor"):
             stage["on_retry"].update(replay)
     config.get("calibration", {}).pop("history", None)  # a replay is not a new run to learn from
+    if "repo_map_tokens" not in state["config"].get("planner", {}):
+        config["planner"]["repo_map_tokens"] = 0  # recorded before the map: its prompt had none
     if "exec_timeout" in config.get("sandbox", {}):
         config["sandbox"]["exec_timeout"] = f"{config['sandbox']['exec_timeout']}s"
     return config

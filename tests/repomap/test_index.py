@@ -130,3 +130,15 @@ def test_errors_say_what_and_how(tmp_path: Path, make_repo: MakeRepo) -> None:
     (tmp_path / "ro").write_text("a file where the cache directory should be")
     with pytest.raises(RepoMapError, match="cannot use the repository map's cache"):
         FactsCache(tmp_path / "ro")
+
+
+def test_commonjs_exports_are_symbols(make_repo: MakeRepo) -> None:
+    repo = make_repo({"lib/slug.js": "exports.slugify = (t) => t.toLowerCase();\n"
+                                     "function helper(a) {}\n"
+                                     "module.exports = { helper };\n"})
+    symbols = {s.name: s for s in build_index(repo, "HEAD", FactsCache(None))
+               .files["lib/slug.js"].symbols}
+    assert symbols["slugify"].signature == "exports.slugify = (t) =>"
+    assert symbols["slugify"].exported
+    assert symbols["helper"].exported
+    assert symbols["helper"].signature == "function helper(a)"

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
+from harness.stages import RunPlan
 from tests.conftest import MINIMAL, SEED
 
 Refuse = Callable[[str], list[str]]
@@ -138,6 +139,18 @@ def test_routing_keys_only_on_the_debugger(refusal: Refuse) -> None:
     got = errors(refusal(MINIMAL + "  can_route_to: any_stage\n"))
     assert got == ["stages.yaml:9:3: coder.can_route_to: only the debugger attaches to stages "
                    "and routes fixes — remove this key"]
+
+
+def test_repo_map_tokens_only_on_the_planner(refusal: Refuse, plan_of: Callable[[str], RunPlan]
+                                             ) -> None:
+    got = errors(refusal(MINIMAL + "  repo_map_tokens: 500\n"))
+    assert got == ["stages.yaml:9:3: coder.repo_map_tokens: only the planner gets the repository "
+                   "map in its prompt (the Coder has the `repo_map` tool) — remove this key"]
+    assert errors(refusal(MINIMAL.replace("timeout: 300s", "timeout: 300s\n  repo_map_tokens: "
+                                          "-1"))) == [
+        "stages.yaml:5:20: planner.repo_map_tokens: input should be greater than or equal to 0"]
+    plan = plan_of(MINIMAL.replace("timeout: 300s", "timeout: 300s\n  repo_map_tokens: 0"))
+    assert plan.config.planner.repo_map_tokens == 0
 
 
 def test_route_value_that_is_neither_form(refusal: Refuse) -> None:
