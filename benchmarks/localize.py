@@ -25,12 +25,16 @@ The sources are read from local git repositories (bare ones work: nothing is che
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,10 +134,11 @@ def fixture_times(lines: int) -> dict[str, float]:
         subprocess.run([sys.executable, str(ROOT / "scripts" / "gen-monorepo.py"), "--out",
                         str(repo), "--lines", str(lines), "--packages", "24", "--seed", "7",
                         "--git"], check=True, capture_output=True)
-        cold = []
+        cold, cold_cpu = [], []
         for i in range(3):
-            with FactsCache(Path(tmp) / f"cache-{i}") as cache:
+            with FactsCache(Path(tmp) / f"cache-{i}") as cache, cpu_seconds() as spent:
                 cold.append(build_index(repo, "HEAD", cache))
+            cold_cpu.append(spent[0])
         sources = sorted(p for p in cold[0].files if not is_test(p))[::40][:10]
         for path in sources:
             with (repo / path).open("a") as f:
@@ -141,10 +146,11 @@ def fixture_times(lines: int) -> dict[str, float]:
         env = ["-c", "user.name=bench", "-c", "user.email=bench@localhost"]
         subprocess.run(["git", "-C", str(repo), *env, "commit", "-qam", "ten files"],
                        check=True)
-        incremental = []  # each from a cache that holds only the commit before
+        incremental, incremental_cpu = [], []  # each from a cache of the commit before only
         for i in range(3):
-            with FactsCache(Path(tmp) / f"cache-{i}") as cache:
+            with FactsCache(Path(tmp) / f"cache-{i}") as cache, cpu_seconds() as spent:
                 incremental.append(build_index(repo, "HEAD", cache))
+            incremental_cpu.append(spent[0])
         ranker_started = time.perf_counter()
         ranker = Ranker(incremental[-1])
         ranker_s = time.perf_counter() - ranker_started
@@ -155,8 +161,24 @@ def fixture_times(lines: int) -> dict[str, float]:
         return {"lines": cold[0].lines, "files": len(cold[0].files),
                 "cold_s": statistics.median(b.stats.seconds for b in cold),
                 "incremental_s": statistics.median(b.stats.seconds for b in incremental),
+                "cold_cpu_s": statistics.median(cold_cpu),
+                "incremental_cpu_s": statistics.median(incremental_cpu),
                 "reparsed": incremental[0].stats.parsed, "ranker_s": ranker_s,
                 "rank_s": rank_s, "map_tokens": estimate_tokens(text)}
+
+
+@contextmanager
+def cpu_seconds() -> Iterator[list[float]]:
+    """CPU seconds of this process and its children (git) over the block: unlike wall time,
+    not inflated by other work on the machine."""
+    def now() -> float:
+        me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
+            resource.RUSAGE_CHILDREN)
+        return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+    spent = [0.0]
+    start = now()
+    yield spent
+    spent[0] = now() - start
 
 
 def load_sets(path: Path) -> dict[str, dict[str, list[str]]]:
@@ -239,9 +261,11 @@ def main(argv: list[str] | None = None) -> int:
           f"(budget {a.tokens})")
     fx = fixture_times(a.lines)
     print(f"\nfixture: {fx['lines']} lines in {fx['files']} files")
-    print(f"index cold {fx['cold_s']:.2f} s, incremental {fx['incremental_s']:.2f} s "
-          f"({fx['reparsed']} files re-parsed); ranker {fx['ranker_s']:.2f} s, "
-          f"one map {fx['rank_s']:.2f} s, {fx['map_tokens']} tokens")
+    print(f"index cold {fx['cold_s']:.2f} s wall ({fx['cold_cpu_s']:.2f} s CPU), incremental "
+          f"{fx['incremental_s']:.2f} s wall ({fx['incremental_cpu_s']:.2f} s CPU, "
+          f"{fx['reparsed']} files re-parsed); ranker {fx['ranker_s']:.2f} s, one map "
+          f"{fx['rank_s']:.2f} s, {fx['map_tokens']} tokens")
+    print("load average during the run: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
     return 0
 
 
