@@ -15,6 +15,11 @@ from pathlib import Path
 from harness.errors import RepoMapError
 
 
+# Only object-store plumbing runs (rev-parse, ls-tree, cat-file): nothing that reads the index
+# or the working tree, and nothing in the repository's config may start a program.
+_SAFE = ("-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null")
+
+
 @dataclass(frozen=True)
 class Blob:
     path: str  # relative to the repository root, forward slashes
@@ -54,7 +59,7 @@ def read_blobs(repo: Path, oids: Iterable[str]) -> Iterator[tuple[str, bytes]]:
     if not wanted:
         return
     # communicate() writes the ids while it reads the contents, so no batch size deadlocks.
-    proc = subprocess.run(["git", "-C", str(repo), "cat-file", "--batch"],
+    proc = subprocess.run(["git", *_SAFE, "-C", str(repo), "cat-file", "--batch"],
                           input="".join(f"{o}\n" for o in wanted).encode(),
                           capture_output=True, check=False)
     if proc.returncode != 0:
@@ -73,7 +78,8 @@ def read_blobs(repo: Path, oids: Iterable[str]) -> Iterator[tuple[str, bytes]]:
 
 def _git(repo: Path, *args: str) -> bytes:
     try:
-        proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=False)
+        proc = subprocess.run(["git", *_SAFE, "-C", str(repo), *args], capture_output=True,
+                              check=False)
     except FileNotFoundError:
         raise RepoMapError("git is not installed: the repository map reads the commit with "
                            "git; install git") from None
