@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 import tree_sitter as ts
 import tree_sitter_javascript
@@ -58,8 +59,7 @@ _IMPORTS_COMMON = """
 _IMPORTS_TS = "(import_require_clause source: (string (string_fragment) @src))"
 
 
-@dataclass(frozen=True)
-class Symbol:
+class Symbol(NamedTuple):  # a tuple: thousands are rebuilt from the cache per build
     name: str
     kind: str  # function, class, interface, type, enum, namespace, const, let, var, method, ...
     line: int  # 1-based
@@ -68,8 +68,7 @@ class Symbol:
     parent: str | None = None  # the class a method or field belongs to
 
 
-@dataclass(frozen=True)
-class Import:
+class Import(NamedTuple):
     """One module a file uses. ``names``: what it takes (``default``, ``a``, ``a:b`` for a
     re-export of a as b); empty for the whole module (``import * as``, ``export *``, a side
     effect, ``require``, ``import()``). A re-export passes names on to the file's importers."""

@@ -7,6 +7,7 @@ one process for all of them.
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -14,10 +15,10 @@ from pathlib import Path
 
 from harness.errors import RepoMapError
 
-
 # Only object-store plumbing runs (rev-parse, ls-tree, cat-file): nothing that reads the index
 # or the working tree, and nothing in the repository's config may start a program.
 _SAFE = ("-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null")
+_FULL_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,10 @@ class Blob:
 
 
 def resolve_commit(repo: Path, ref: str) -> str:
-    """The full commit id ``ref`` names in ``repo`` (a work tree or a bare git directory)."""
+    """The full commit id ``ref`` names in ``repo`` (a work tree or a bare git directory); a
+    full id is taken as it is (``list_blobs`` fails on one that is not there)."""
+    if _FULL_ID.fullmatch(ref):
+        return ref
     out = _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     commit = out.decode().strip()
     if not commit:

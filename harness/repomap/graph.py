@@ -9,6 +9,7 @@ as b } from``) to the file that declares it; the edge goes there. Whole-module i
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Mapping
 
 from harness.repomap.extract import FileFacts
@@ -25,7 +26,15 @@ def import_graph(files: Mapping[str, FileFacts], configs: Mapping[str, str]
     tsconfigs = {p: t for p, t in configs.items() if not p.endswith("package.json")}
     resolver = build_resolver(files, manifests, tsconfigs)
     declared: dict[str, set[str]] = {}  # filled for the files named imports reach
-    resolved = {path: [(i, resolver.resolve(path, i.spec)) for i in f.imports]
+    by_dir: dict[tuple[str, str], str | None] = {}  # a specifier means one file per directory
+
+    def resolve(path: str, spec: str) -> str | None:
+        key = (posixpath.dirname(path), spec)
+        if key not in by_dir:
+            by_dir[key] = resolver.resolve(path, spec)
+        return by_dir[key]
+
+    resolved = {path: [(i, resolve(path, i.spec)) for i in f.imports]
                 for path, f in files.items()}
     memo: dict[tuple[str, str], str | None] = {}
 
