@@ -12,7 +12,7 @@ from harness.repomap.rank import Ranker
 from harness.repomap.render import render_map
 
 TOOL_BUDGET = 1_000  # a repo_map call's default budget
-TOOL_MAX_BUDGET = 8_000
+TOOL_MAX_BUDGET = 4_000  # about the 20,000 characters any tool result is held to
 
 
 @dataclass
