@@ -227,8 +227,9 @@ def _declaration(node: ts.Node, data: bytes, prefix: str) -> Iterator[Symbol]:
     body = node.child_by_field_name("body")
     kind = _DECLARATIONS[node.type]
     yield Symbol(title, kind, node.start_point.row + 1,
-                 prefix + _signature(data, node, body if kind != "type" else
-                                     node.child_by_field_name("value")), bool(prefix.strip()))
+                 # a type alias is its definition: shown whole, up to the signature's length
+                 prefix + _signature(data, node, body if kind != "type" else None),
+                 bool(prefix.strip()))
     if kind == "class" and body is not None:
         yield from _members(body, data, title)
 

@@ -28,6 +28,7 @@ def test_symbols_and_signatures_of_the_hand_made_repo(make_repo: MakeRepo) -> No
     assert currency["convertCurrency"].exported
     assert not currency["rateBetween"].exported  # top level, not exported: still indexed
     assert currency["Money"].kind == "interface"
+    assert currency["Currency"].signature == 'export type Currency = "USD" | "EUR" | "JPY";'
     rates = {(s.parent, s.name) for s in index.files["packages/money/src/rates.ts"].symbols}
     assert ("RateTable", "lookup") in rates  # public methods; private fields are left out
     assert ("RateTable", "rates") not in rates
