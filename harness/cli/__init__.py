@@ -53,12 +53,23 @@ class _Harness(click.Group):
             return command
         return super().get_command(ctx, cmd_name)
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["harness.argv"] = list(args)  # for the one line an unexpected error gets
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except HarnessError as exc:
             click.echo(f"harness: {exc}", err=True)
             ctx.exit(EXIT_CONFIG if isinstance(exc, ValueError) else 1)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # click's own: usage errors, exit codes, ^C
+        except Exception as exc:  # never a traceback: one line, the details in a file
+            from harness.cli.crash import crash_line  # noqa: PLC0415 - only when it happens
+
+            click.echo(crash_line(exc, ctx.meta.get("harness.argv", [])), err=True)
+            ctx.exit(1)
 
 
 @click.group(cls=_Harness, context_settings={"help_option_names": ["-h", "--help"]})

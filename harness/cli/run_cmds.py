@@ -89,7 +89,8 @@ def report(console: Console, result: RunResult) -> None:
     console.print(f"\n[bold {colour}]{result.status}[/]"
                   + (f": {result.detail.splitlines()[0]}" if result.detail else ""))
     console.print(f"run directory: {result.run_dir}")
-    console.print(f"patch:         {result.patch}")
+    if result.patch.exists():
+        console.print(f"patch:         {result.patch}")
     if (result.run_dir / "HANDOFF.md").exists():
         console.print(f"handoff:       {result.run_dir / 'HANDOFF.md'}")
     if result.branch:

@@ -161,7 +161,8 @@ def _loop(task: AgentTask, env: AttemptEnv, deadline: float, out: AgentOutcome) 
             elif call.name == REPO_MAP and env.repo_map is not None:
                 results.append(call_repo_map(env.repo_map, call))
             else:
-                results.append(run_tool(env.sandbox, call, task.toolbox.names))
+                results.append(run_tool(env.sandbox, call, task.toolbox.names,
+                                        deadline=deadline))
         messages.append(Message("user", tool_results=tuple(results)))
     out.outcome, out.detail = "turn_limit", f"no result after {task.max_turns} turns"
 

@@ -4,6 +4,7 @@ the model gets an error result and can correct itself. A broken sandbox does rai
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ from harness.vendors.types import ToolCall, ToolResult, ToolSpec
 
 RESULT_LIMIT = 20_000  # characters of one tool result the model sees
 COMMAND_TIMEOUT = 300.0
+MIN_COMMAND_SECONDS = 1.0  # below this, a command cannot start and return before the deadline
 
 
 def _obj(required: list[str], **props: dict[str, Any]) -> dict[str, Any]:
@@ -72,19 +74,35 @@ def toolbox(names: tuple[str, ...], terminal: ToolSpec) -> Toolbox:
     return Toolbox((*(SPECS[n] for n in names), terminal), terminal.name)
 
 
-def run_tool(sandbox: Sandbox, call: ToolCall, allowed: set[str]) -> ToolResult:
-    """Execute one non-terminal tool call."""
+def run_tool(sandbox: Sandbox, call: ToolCall, allowed: set[str], *,
+             deadline: float | None = None) -> ToolResult:
+    """Execute one non-terminal tool call; a command is cut at ``deadline`` (monotonic), the
+    attempt's own end, when that comes before its cap."""
     if call.name not in allowed or call.name not in _HANDLERS:
         return ToolResult(call.id, f"unknown tool `{call.name}`; available: "
                           f"{', '.join(sorted(allowed))}", is_error=True)
+    left = COMMAND_TIMEOUT if deadline is None else deadline - time.monotonic()
     try:
-        text = _HANDLERS[call.name](sandbox, call.arguments)
+        text = _HANDLERS[call.name](sandbox, call.arguments, left)
     except (KeyError, TypeError) as exc:
         return ToolResult(call.id, f"bad arguments for {call.name}: {exc}", is_error=True)
-    except (ValueError, FileNotFoundError, IsADirectoryError, PathOutsideWorkspaceError,
-            UnicodeDecodeError) as exc:
-        return ToolResult(call.id, f"{call.name} failed: {exc}", is_error=True)
+    except (ValueError, OSError) as exc:
+        # OSError covers every ordinary bad path (a file used as a directory, a name too long,
+        # an existing entry, no permission, outside the workspace); a broken sandbox raises
+        # SandboxError instead, which ends the run.
+        return ToolResult(call.id, f"{call.name} failed: {_reason(exc, call.arguments)}",
+                          is_error=True)
     return ToolResult(call.id, _cap(text))
+
+
+def _reason(exc: Exception, args: Mapping[str, Any]) -> str:
+    """What was wrong, in the model's terms: the OS's reason and the path it gave (an errno's
+    own message would show the host's path of the workspace)."""
+    if isinstance(exc, OSError) and exc.strerror and not isinstance(
+            exc, PathOutsideWorkspaceError):
+        path = str(args.get("path", ""))
+        return f"{exc.strerror}: {path[:300]}" if path else exc.strerror
+    return str(exc)
 
 
 def _cap(text: str) -> str:
@@ -94,38 +112,41 @@ def _cap(text: str) -> str:
     return f"{text[:half]}\n[... {len(text) - RESULT_LIMIT} characters cut ...]\n{text[-half:]}"
 
 
-def _list(sb: Sandbox, a: Mapping[str, Any]) -> str:
+def _list(sb: Sandbox, a: Mapping[str, Any], left: float) -> str:
     files = sb.list_files(str(a.get("path") or "."), limit=int(a.get("limit") or 500))
     return "\n".join(files) or "(no files)"
 
 
-def _read(sb: Sandbox, a: Mapping[str, Any]) -> str:
+def _read(sb: Sandbox, a: Mapping[str, Any], left: float) -> str:
     return sb.read_file(str(a["path"]))
 
 
-def _search(sb: Sandbox, a: Mapping[str, Any]) -> str:
+def _search(sb: Sandbox, a: Mapping[str, Any], left: float) -> str:
     hits = sb.search(str(a["pattern"]), str(a.get("path") or "."))
     return "\n".join(f"{h.path}:{h.line}:{h.text}" for h in hits) or "(no matches)"
 
 
-def _write(sb: Sandbox, a: Mapping[str, Any]) -> str:
+def _write(sb: Sandbox, a: Mapping[str, Any], left: float) -> str:
     sb.write_file(str(a["path"]), str(a["content"]))
     return f"wrote {a['path']}"
 
 
-def _edit(sb: Sandbox, a: Mapping[str, Any]) -> str:
+def _edit(sb: Sandbox, a: Mapping[str, Any], left: float) -> str:
     sb.edit_file(str(a["path"]), str(a["old_string"]), str(a["new_string"]))
     return f"edited {a['path']}"
 
 
-def _run(sb: Sandbox, a: Mapping[str, Any]) -> str:
-    timeout = min(float(a.get("timeout_seconds") or COMMAND_TIMEOUT), COMMAND_TIMEOUT)
+def _run(sb: Sandbox, a: Mapping[str, Any], left: float) -> str:
+    if left < MIN_COMMAND_SECONDS:
+        raise ValueError("no time left in this attempt to run a command (the stage's timeout "
+                         "is nearly up): finish now")
+    timeout = min(float(a.get("timeout_seconds") or COMMAND_TIMEOUT), COMMAND_TIMEOUT, left)
     result = sb.exec(str(a["command"]), timeout=timeout)
     parts = [result.summary(), result.stdout, result.stderr]
     return "\n".join(p for p in parts if p)
 
 
-_HANDLERS: dict[str, Callable[[Sandbox, Mapping[str, Any]], str]] = {
+_HANDLERS: dict[str, Callable[[Sandbox, Mapping[str, Any], float], str]] = {
     "list_files": _list, "read_file": _read, "search": _search, "write_file": _write,
     "edit_file": _edit, "run_command": _run,
 }

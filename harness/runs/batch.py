@@ -13,19 +13,22 @@ running tickets finish within their own caps.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from harness.errors import HarnessError
 from harness.runs.execute import RunRequest, RunResult, execute
 from harness.runs.history import mark_interrupted, read_run
+from harness.runs.record import write_text_atomic
 from harness.runs.tickets import BatchItem
 from harness.sandbox.engine import connect
+from harness.vendors.common import redact_data
 
 RESULTS = "results.jsonl"
 PREDICTIONS = "predictions.jsonl"
@@ -111,10 +114,19 @@ def local_engine(spec: BatchSpec, state: BatchState, todo: Sequence[BatchItem],
 
 
 def append_result(runs_dir: Path, row: dict[str, Any]) -> None:
-    """One row at the end of results.jsonl, flushed at once (callers serialise writers)."""
-    with (runs_dir / RESULTS).open("a", encoding="utf-8") as f:
-        f.write(json.dumps(row) + "\n")
+    """One row at the end of results.jsonl, on disk before this returns (callers serialise
+    writers). A line torn by a kill is closed first, so it cannot swallow this row."""
+    path = runs_dir / RESULTS
+    with path.open("a+b") as f:
+        torn = f.tell() > 0 and _last_byte(f) != b"\n"
+        f.write((b"\n" if torn else b"") + json.dumps(redact_data(row)).encode() + b"\n")
         f.flush()
+        os.fsync(f.fileno())
+
+
+def _last_byte(f: BinaryIO) -> bytes:
+    f.seek(-1, os.SEEK_END)
+    return f.read(1)
 
 
 @dataclass
@@ -185,16 +197,17 @@ def _row(item: BatchItem, result: RunResult | None, status: str, detail: str,
 def write_predictions(runs_dir: Path, order: Sequence[str]) -> Path:
     """predictions.jsonl: one row per finished ticket with a run, in the batch's order."""
     rows = finished_rows(runs_dir)
+    lines = []
+    for ticket in order:
+        row = rows.get(ticket)
+        if row is None or not row.get("run_dir"):
+            continue
+        diff = runs_dir / str(row["run_dir"]) / "final.diff"
+        lines.append(json.dumps(redact_data({
+            "instance_id": ticket,
+            "model_name_or_path": f"harness/{row.get('model') or 'unknown'}",
+            "model_patch": diff.read_text(encoding="utf-8") if diff.exists() else "",
+        })) + "\n")
     path = runs_dir / PREDICTIONS
-    with path.open("w", encoding="utf-8") as f:
-        for ticket in order:
-            row = rows.get(ticket)
-            if row is None or not row.get("run_dir"):
-                continue
-            diff = runs_dir / str(row["run_dir"]) / "final.diff"
-            f.write(json.dumps({
-                "instance_id": ticket,
-                "model_name_or_path": f"harness/{row.get('model') or 'unknown'}",
-                "model_patch": diff.read_text(encoding="utf-8") if diff.exists() else "",
-            }) + "\n")
+    write_text_atomic(path, "".join(lines))
     return path

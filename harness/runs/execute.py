@@ -87,8 +87,8 @@ def execute(request: RunRequest, *, listener: Listener | None = None,
     calibration = history.ceilings.start()
     recorder = RunRecorder(run_dir, {**_initial_state(run_id, request, plan, ticket),
                                      "calibration": calibration}, listener=listener)
-    recorder.event("calibration", **calibration)
     try:
+        recorder.event("calibration", **calibration)
         result = _run(request, plan, ticket, recorder, client or connect(),
                       ceilings=history.ceilings)
     except (KeyboardInterrupt, SystemExit):
@@ -97,8 +97,24 @@ def execute(request: RunRequest, *, listener: Listener | None = None,
     except HarnessError as exc:
         recorder.finish("error", error=str(exc))
         result = RunResult("error", run_dir, str(exc))
-    recorder.update(history=history.record(recorder.state))
+    except Exception as exc:  # a bug, or a fault nothing expected: on record, never `running`
+        return _crashed(recorder, exc)
+    try:
+        recorder.update(history=history.record(recorder.state))
+    except Exception as exc:  # the run's outcome stands; only its history entry is missing
+        name = recorder.write_crash(exc)
+        recorder.update(history={"recorded": False, "error": f"{type(exc).__name__}: {exc}",
+                                 "crash": name})
     return result
+
+
+def _crashed(recorder: RunRecorder, exc: Exception) -> RunResult:
+    """An unexpected exception: the traceback goes to crash.txt, the run ends ``error`` with
+    one line that says where the details are."""
+    name = recorder.write_crash(exc)
+    detail = f"unexpected {type(exc).__name__}: {exc} — details in {recorder.dir / name}"
+    recorder.finish("error", error=detail, crash=name)
+    return RunResult("error", recorder.dir, detail)
 
 
 def _run(request: RunRequest, plan: RunPlan, ticket: Ticket, recorder: RunRecorder,

@@ -7,14 +7,19 @@
   attempts/     each Coder attempt's diff against the base commit
   final.diff    the patch the run ends with
   HANDOFF.md    when a stage surfaces to a human
+  crash.txt     the traceback of an unexpected exception
+
+Everything written here is redacted first (``harness.vendors.common.redact``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
 import tempfile
+import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,11 +27,12 @@ from typing import Any
 
 from harness.pipeline.events import AttemptRecord
 from harness.runs import cache_share
-from harness.vendors.common import redact
+from harness.vendors.common import redact, redact_data
 from harness.vendors.transcript import request_record, response_record
 from harness.vendors.types import ModelRequest, ModelResponse
 
 RUN_JSON = "run.json"
+CRASH = "crash.txt"
 RUNNING = "running"
 
 
@@ -35,11 +41,34 @@ def _now() -> str:
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
+    """``data`` as JSON at ``path``, redacted; readers see the old file or the new one, never a
+    part, even after a power cut."""
+    write_text_atomic(path, json.dumps(redact_data(data), indent=2, default=str) + "\n")
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write a temp file, fsync it, rename it over ``path``, fsync the directory (the rename is
+    durable only once the directory is)."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2, default=str)
-        f.write("\n")
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    sync_dir(path.parent)
+
+
+def sync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class RunRecorder:
@@ -66,9 +95,9 @@ class RunRecorder:
         self.save()
 
     def event(self, kind: str, **data: Any) -> None:
-        line = json.dumps({"t": _now(), "event": kind, **data}, default=str)
+        line = json.dumps(redact_data({"t": _now(), "event": kind, **data}), default=str)
         with (self.dir / "events.jsonl").open("a", encoding="utf-8") as f:
-            f.write(redact(line) + "\n")
+            f.write(line + "\n")
         if self.listener is not None:
             self.listener(kind, data)
 
@@ -81,18 +110,18 @@ class RunRecorder:
                 "response": response_record(response) if response else None,
                 "error": str(error) if error else None,
                 "error_type": type(error).__name__ if error else None}
-        text = json.dumps(body, indent=1, default=str)
-        (self.dir / "llm" / name).write_text(redact(text) + "\n", encoding="utf-8")
+        text = json.dumps(redact_data(body), indent=1, default=str)
+        write_text_atomic(self.dir / "llm" / name, text + "\n")
         return name
 
     def test_output(self, label: str, command: str, output: str) -> str:
         self._tests += 1
         name = f"{self._tests:03d}-{label}.txt"
-        (self.dir / "tests" / name).write_text(f"$ {command}\n{output}", encoding="utf-8")
+        write_text_atomic(self.dir / "tests" / name, redact(f"$ {command}\n{output}"))
         return f"tests/{name}"
 
     def attempt_diff(self, label: str, diff: str) -> str:
-        (self.dir / "attempts" / f"{label}.diff").write_text(diff, encoding="utf-8")
+        write_text_atomic(self.dir / "attempts" / f"{label}.diff", redact(diff))
         return f"attempts/{label}.diff"
 
     def attempt(self, record: AttemptRecord) -> None:
@@ -106,8 +135,13 @@ class RunRecorder:
 
     def write(self, name: str, text: str) -> Path:
         path = self.dir / name
-        path.write_text(text, encoding="utf-8")
+        write_text_atomic(path, redact(text))
         return path
+
+    def write_crash(self, exc: BaseException) -> str:
+        """The traceback of an unexpected exception, as ``crash.txt``; returns the name."""
+        self.write(CRASH, "".join(traceback.format_exception(exc)))
+        return CRASH
 
 
 def _totals(attempts: list[dict[str, Any]]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from harness.runs.report_model import (
     link_base,
 )
 from harness.runs.report_run import run_report
+from harness.vendors.common import redact
 
 
 @dataclass(frozen=True)
@@ -83,8 +84,8 @@ def _write(out_dir: Path, markdown: str, html: str) -> list[Path]:
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         md, page = out_dir / REPORT_MD, out_dir / REPORT_HTML
-        md.write_text(markdown, encoding="utf-8")
-        page.write_text(html, encoding="utf-8")
+        md.write_text(redact(markdown), encoding="utf-8")
+        page.write_text(redact(html), encoding="utf-8")
     except OSError as exc:
         raise ReportError(f"{out_dir}: cannot write the report: {exc.strerror}") from None
     return [md, page]

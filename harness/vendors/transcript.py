@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from harness.vendors.common import redact
+from harness.vendors.common import redact_data
 from harness.vendors.types import ModelRequest, ModelResponse, ToolCall, Usage
 
 # The parts of a request that must match for a replay to be the same conversation.
@@ -69,8 +69,8 @@ def first_difference(recorded: Any, current: Any, path: str = "") -> str | None:
 
 def comparable(request_data: Mapping[str, Any]) -> dict[str, Any]:
     """The compared parts, redacted the way the recording was, timings masked."""
-    picked = {k: request_data.get(k) for k in COMPARED}
-    text = _VOLATILE.sub("<n>", redact(json.dumps(picked, default=str)))
+    picked = redact_data({k: request_data.get(k) for k in COMPARED})
+    text = _VOLATILE.sub("<n>", json.dumps(picked, default=str))
     result: dict[str, Any] = json.loads(text)
     return result
 
