@@ -55,6 +55,10 @@ class WorkspaceError(HarnessError, ValueError):
     """The repository or ref cannot be turned into a ticket workspace."""
 
 
+class MissingSecretError(HarnessError, ValueError):
+    """A stages file refers (``${NAME}``) to an environment variable that is not set."""
+
+
 class TicketError(HarnessError, ValueError):
     """A ticket file that cannot be read as a ticket."""
 

@@ -19,11 +19,14 @@ from pydantic import (
     PositiveInt,
     StrictInt,
     WithJsonSchema,
+    field_serializer,
+    field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
 from harness.config.durations import DurationError, parse_duration
+from harness.config.secrets import masked, reference_problem
 
 Tier = Literal["low", "medium", "high", "max"]
 TIERS: tuple[Tier, ...] = ("low", "medium", "high", "max")
@@ -105,8 +108,10 @@ class McpServerConfig(Frozen):
     command: list[str] | None = Field(None, min_length=1,
                                       description="Start the server on stdio (argv).")
     url: str | None = Field(None, pattern=r"^https?://", description="Streamable HTTP URL.")
-    env: dict[str, str] = Field(default_factory=dict,
-                                description="Extra environment for a stdio server.")
+    env: dict[str, str] = Field(
+        default_factory=dict, description="Extra environment for a stdio server. Give secrets "
+        "by reference, `TOKEN: ${MY_TOKEN}`: resolved from the environment when the server "
+        "starts, never written to run.json, a CLI's command line or any file.")
     cwd: str | None = None
 
     @model_validator(mode="after")
@@ -114,6 +119,18 @@ class McpServerConfig(Frozen):
         if (self.command is None) == (self.url is None):
             raise ValueError("give exactly one of `command` (stdio) or `url` (HTTP)")
         return self
+
+    @field_validator("env")
+    @classmethod
+    def _references(cls, env: dict[str, str]) -> dict[str, str]:
+        problems = [p for p in map(reference_problem, env.values()) if p]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return env
+
+    @field_serializer("env")
+    def _masked(self, env: dict[str, str]) -> dict[str, str]:
+        return masked(env)  # a record (run.json) never holds a value, only references
 
 
 class StageConfig(Frozen):

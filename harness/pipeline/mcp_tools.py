@@ -9,6 +9,7 @@ both in the same task). Tool calls are submitted to that loop and waited for wit
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
@@ -17,8 +18,10 @@ from contextlib import AsyncExitStack, suppress
 from types import TracebackType
 from typing import Any
 
+from harness.config import secrets
 from harness.config.schema import McpServerConfig
 from harness.errors import HarnessError
+from harness.vendors.common import remember_secret
 from harness.vendors.types import ToolCall, ToolResult, ToolSpec
 
 SEP = "__"
@@ -121,5 +124,14 @@ def _client(server: McpServerConfig) -> Any:
     if server.url:
         return Client(server.url)
     command, *args = server.command or []
-    return Client(StdioServerParameters(command=command, args=args, env=dict(server.env) or None,
-                                        cwd=server.cwd))
+    return Client(StdioServerParameters(command=command, args=args,
+                                        env=server_env(server) or None, cwd=server.cwd))
+
+
+def server_env(server: McpServerConfig) -> dict[str, str]:
+    """The server's env with its references resolved; each value is scrubbed from every
+    record from now on."""
+    env = secrets.resolve(server.env, os.environ, where=f"MCP server `{server.name}`")
+    for value in env.values():
+        remember_secret(value)
+    return env

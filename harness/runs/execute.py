@@ -3,6 +3,7 @@ pipeline, and leave a run directory that says what happened whatever happened.""
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -16,6 +17,7 @@ import git
 
 from harness.calibration.ceilings import Ceilings, RamblingStopped
 from harness.calibration.runtime import prepare
+from harness.config import secrets as config_secrets
 from harness.config.schema import SandboxConfig
 from harness.errors import HarnessError, RepoMapError, RunStopped
 from harness.pipeline.events import Meter
@@ -77,6 +79,7 @@ def execute(request: RunRequest, *, listener: Listener | None = None,
     ends in the run directory's status. An unusable history file raises ``HistoryError``, also
     before anything is spent."""
     plan = load_plan(request.config)  # refused here: zero vendor requests
+    _check_secrets(plan)  # and here: an MCP secret whose variable is not set
     ticket = request.ticket if isinstance(request.ticket, Ticket) else load_ticket(request.ticket)
     history = prepare(plan.config, request.repo.resolve(),
                       config_dir=request.config.resolve().parent, home=request.history_home)
@@ -106,6 +109,15 @@ def execute(request: RunRequest, *, listener: Listener | None = None,
         recorder.update(history={"recorded": False, "error": f"{type(exc).__name__}: {exc}",
                                  "crash": name})
     return result
+
+
+def _check_secrets(plan: RunPlan) -> None:
+    """Every ``${NAME}`` the stages' MCP servers refer to is set (the values are read again
+    where each server starts, and never kept)."""
+    for role, stage in plan.stages.items():
+        for server in stage.config.mcp_servers:
+            config_secrets.resolve(server.env, os.environ,
+                                   where=f"{role}.mcp_servers `{server.name}`")
 
 
 def _crashed(recorder: RunRecorder, exc: Exception) -> RunResult:

@@ -32,6 +32,7 @@ from harness.vendors.claude_cli_command import (
     watch_command,
 )
 from harness.vendors.claude_cli_result import Call, ExecOutcome, outcome_response
+from harness.vendors.cli_mcp import mcp_env
 from harness.vendors.cli_session import render_transcript
 from harness.vendors.egress import metered
 from harness.vendors.types import CommandRunner, ModelRequest, ModelResponse
@@ -100,7 +101,8 @@ class ClaudeCliVendor(Vendor):
             seconds = self._session_seconds(request)
             outcome: ExecOutcome = runner.exec(watch_command(argv, session, seconds),
                                                timeout=seconds + BACKSTOP,
-                                               env=claude_env(request, session, link.base_url))
+                                               env=claude_env(request, session, link.base_url)
+                                               | mcp_env(request.mcp_servers))
         # The proxy's count, not the CLI's: it covers a session killed at the deadline too.
         usage, cost = metered(link.exchanges(), settings)
         call = Call(request, time.monotonic() - started, self.name, usage, cost)

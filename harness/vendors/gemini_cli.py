@@ -25,6 +25,7 @@ from harness.config.schema import ModelEntry, Tier
 from harness.errors import VendorError, VendorTimeoutError
 from harness.vendors import common
 from harness.vendors.base import NativeControl, OptionProblem, Vendor, VendorOptions, concept
+from harness.vendors.cli_mcp import mcp_env
 from harness.vendors.egress import metered
 from harness.vendors.gemini_cli_prompt import json_answer, prompt_text, system_file
 from harness.vendors.gemini_cli_result import CliAnswer, Reader
@@ -144,7 +145,8 @@ class GeminiCliVendor(Vendor):
                     system = link.publish(f"gemini-{session.token[:12]}.json",
                                           json.dumps(settings))
                     result = runner.exec(gemini_command(request, session), timeout=seconds,
-                                         env=gemini_env(session, link.base_url, system))
+                                         env=gemini_env(session, link.base_url, system)
+                                         | mcp_env(request.mcp_servers))
             finally:  # read once the session is closed: the exchanges it cut count too
                 if link is not None:
                     exchanges.extend(link.exchanges())

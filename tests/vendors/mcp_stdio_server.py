@@ -1,12 +1,18 @@
 """A stdio MCP server in the standard library only (the container has python3, not the mcp
-SDK): one tool, ``lookup_symbol``. The CLI vendor tests copy it into the workspace."""
+SDK): ``lookup_symbol``, and ``read_env`` (a variable of the server's environment, which is how
+tests see that a secret given by reference reached it). The CLI vendor tests copy it into the
+workspace."""
 
 import json
+import os
 import sys
 
 TOOL = {"name": "lookup_symbol", "description": "Where a symbol is defined",
         "inputSchema": {"type": "object", "properties": {"name": {"type": "string"}},
                         "required": ["name"]}}
+READ_ENV = {"name": "read_env", "description": "A variable of this server's environment",
+            "inputSchema": {"type": "object", "properties": {"name": {"type": "string"}},
+                            "required": ["name"]}}
 SYMBOLS = {"greet": "src/greet.js"}
 
 
@@ -24,11 +30,12 @@ def main() -> None:
                               "capabilities": {"tools": {}},
                               "serverInfo": {"name": "symbols", "version": "1"}})
         elif method == "tools/list":
-            send(message_id, {"tools": [TOOL]})
+            send(message_id, {"tools": [TOOL, READ_ENV]})
         elif method == "tools/call":
             name = msg["params"]["arguments"]["name"]
-            send(message_id, {"content": [{"type": "text",
-                                           "text": SYMBOLS.get(name, "unknown")}]})
+            answer = (os.environ.get(name, "unset") if msg["params"]["name"] == "read_env"
+                      else SYMBOLS.get(name, "unknown"))
+            send(message_id, {"content": [{"type": "text", "text": answer}]})
         elif message_id is not None:  # ping and anything else: an empty result
             send(message_id, {})
 
