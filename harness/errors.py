@@ -96,6 +96,9 @@ class VendorError(HarnessError):
         self.vendor = vendor
         self.spent: Any = None
         self.cost_usd = 0.0
+        # A replayed CLI session's workspace (see ModelResponse.workspace), put back even when
+        # the session failed.
+        self.workspace: str | None = None
 
 
 class VendorAuthError(VendorError, PermissionError):

@@ -76,10 +76,19 @@ def show(console: Console, r: Reproduction) -> None:
 def _replay(console: Console, run_dir: Path, state: dict[str, object], repo: Path | None
             ) -> None:
     result = replay_run(run_dir, state, repo=repo)
-    same = ((result.run_dir / "final.diff").read_bytes()
-            == (run_dir / "final.diff").read_bytes())
+    same = _read(result.run_dir / "final.diff") == _read(run_dir / "final.diff")
+    verdict = ("identical" if same else "DIFFERENT") if result.patch.exists() else (
+        "none (the replay stopped before the end)")
     console.print(f"replay: {result.status} (recorded: {state['status']}); final diff "
-                  f"{'identical' if same else 'DIFFERENT'}; {result.run_dir}")
+                  f"{verdict}; {result.run_dir}", markup=False)
     if result.status == "error":
-        console.print(f"[red]{result.detail}[/]")
+        console.print(result.detail, style="red", markup=False)
     raise SystemExit(0 if same and result.status == state["status"] else 1)
+
+
+def _read(path: Path) -> bytes | None:
+    """A run's final diff; None when the run ended before writing one."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None

@@ -24,6 +24,7 @@ from harness.pipeline.repomap_tool import call_repo_map
 from harness.pipeline.tools import REPO_MAP, Toolbox, describe, run_tool
 from harness.repomap import RepoMap
 from harness.sandbox.base import Sandbox
+from harness.sandbox.restore import restore
 from harness.stages.plan import Attempt
 from harness.vendors.types import Message, ModelRequest, ModelResponse, ToolResult, Usage
 
@@ -109,18 +110,33 @@ def run_attempt(task: AgentTask, env: AttemptEnv) -> AgentOutcome:
 
 def _call(task: AgentTask, env: AttemptEnv, request: ModelRequest,
           out: AgentOutcome) -> ModelResponse:
+    cli = task.attempt.vendor.surface == "cli"
     try:
         response = task.attempt.vendor.complete(request, runner=env.sandbox)
     except VendorError as exc:
-        env.recorder.exchange(task.stage, task.attempt.number, request, None, exc)
+        env.recorder.exchange(task.stage, task.attempt.number, request, None, exc,
+                              workspace=_session_workspace(env, cli, exc.workspace))
         if isinstance(exc.spent, Usage):  # a failed call's tokens count against the caps too
             out.add_usage(exc.spent, exc.cost_usd)
             env.meter.add(exc.spent, exc.cost_usd)
         raise
-    env.recorder.exchange(task.stage, task.attempt.number, request, response)
+    env.recorder.exchange(task.stage, task.attempt.number, request, response,
+                          workspace=_session_workspace(env, cli, response.workspace))
     out.add(response)
     env.meter.add(response.usage, response.cost_usd)  # may stop the run here
     return response
+
+
+def _session_workspace(env: AttemptEnv, cli: bool, replayed: str | None) -> str | None:
+    """A CLI session edits the workspace itself, so what it left goes on record with the
+    exchange; a replayed session's recorded workspace is put back here."""
+    if not cli:
+        return None
+    now = env.sandbox.diff()
+    if replayed is not None and now != replayed:
+        restore(env.sandbox, replayed)
+        now = env.sandbox.diff()
+    return now
 
 
 def _loop(task: AgentTask, env: AttemptEnv, deadline: float, out: AgentOutcome) -> None:

@@ -50,6 +50,7 @@ class RunRequest:
     # in its project's history there unless the stages file sets calibration.history. None and
     # no such setting: no history, the fixed token_cap.
     history_home: Path | None = None
+    image: str | None = None  # run exactly this image (a replay: the one the run recorded)
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ def _run(request: RunRequest, plan: RunPlan, ticket: Ticket, recorder: RunRecord
                       run_id=recorder.dir.name, ticket=ticket.id,
                       base=request.base or ticket.base or "HEAD",
                       include_uncommitted=request.include_uncommitted,
-                      network=_network(plan))
+                      network=_network(plan), image=request.image)
     meter = Meter(plan.config.token_cap, plan.config.cost_cap_usd,
                   on_change=lambda m: recorder.event("meter", tokens=m.tokens,
                                                      cost_usd=round(m.cost_usd, 6)))

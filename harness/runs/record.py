@@ -29,7 +29,7 @@ from harness.pipeline.events import AttemptRecord
 from harness.runs import cache_share
 from harness.vendors.common import redact, redact_data
 from harness.vendors.transcript import request_record, response_record
-from harness.vendors.types import ModelRequest, ModelResponse
+from harness.vendors.types import ModelRequest, ModelResponse, Usage
 
 RUN_JSON = "run.json"
 CRASH = "crash.txt"
@@ -102,14 +102,22 @@ class RunRecorder:
             self.listener(kind, data)
 
     def exchange(self, stage: str, attempt: int, request: ModelRequest,
-                 response: ModelResponse | None, error: BaseException | None = None) -> str:
-        """Record one model call in full; returns its file name under llm/."""
+                 response: ModelResponse | None, error: BaseException | None = None, *,
+                 workspace: str | None = None) -> str:
+        """Record one model call in full; returns its file name under llm/. ``workspace``: the
+        workspace a CLI session left (a patch), which a replay puts back."""
         self._exchanges += 1
         name = f"{self._exchanges:04d}-{stage}-a{attempt}.json"
         body = {"stage": stage, "attempt": attempt, "request": request_record(request),
                 "response": response_record(response) if response else None,
                 "error": str(error) if error else None,
                 "error_type": type(error).__name__ if error else None}
+        spent = getattr(error, "spent", None)
+        if isinstance(spent, Usage):  # a failed call's spend, counted again by a replay
+            body.update(spent=dataclasses.asdict(spent),
+                        spent_cost_usd=getattr(error, "cost_usd", 0.0))
+        if workspace is not None:
+            body["workspace"] = workspace
         text = json.dumps(redact_data(body), indent=1, default=str)
         write_text_atomic(self.dir / "llm" / name, text + "\n")
         return name

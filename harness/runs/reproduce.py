@@ -14,7 +14,7 @@ import re
 import secrets
 import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,9 +27,11 @@ from harness.pipeline.ticket import Ticket
 from harness.runs.execute import RunRequest, RunResult, execute
 from harness.runs.history import read_run
 from harness.sandbox.docker_sandbox import DockerSandbox
+from harness.sandbox.engine import connect
 from harness.sandbox.session import TicketSpec, ticket_sandbox
 from harness.sandbox.testreport import parse_test_output
 
+REPLAY_TAG = "harness-replay"
 _TIMING = re.compile(r"\d+\.\d+")  # durations differ on every run; they are not a difference
 
 
@@ -158,7 +160,8 @@ def recorded_test(run_dir: Path, attempt: dict[str, Any]) -> tuple[str, Seen]:
 
 def replay_run(run_dir: Path, state: dict[str, Any], *, repo: Path | None = None,
                client: docker.DockerClient | None = None) -> RunResult:
-    """The whole pipeline again, every stage answered from this run's recorded exchanges."""
+    """The whole pipeline again, every stage answered from this run's recorded exchanges, in
+    the recorded image when the engine still has it."""
     from harness.vendors import get_vendor  # noqa: PLC0415 - only replays need it
     from harness.vendors.replay import ReplayVendor  # noqa: PLC0415
 
@@ -168,30 +171,72 @@ def replay_run(run_dir: Path, state: dict[str, Any], *, repo: Path | None = None
     config = run_dir / "replay-stages.yaml"
     config.write_text(json.dumps(replay_config(state, run_dir), indent=1), encoding="utf-8")
     ticket = Ticket.model_validate(state["ticket"])
-    request = RunRequest(ticket, repo or Path(state["repo"]), config, run_dir / "replays",
-                         base=state["base_commit"])
-    return execute(request, client=client)
+    client = client or connect()
+    with _held(client, str(state.get("image") or "")) as image:
+        request = RunRequest(ticket, repo or Path(state["repo"]), config, run_dir / "replays",
+                             base=state["base_commit"], image=image)
+        return execute(request, client=client)
+
+
+@contextmanager
+def _held(client: docker.DockerClient, image: str) -> Iterator[str | None]:
+    """The recorded image, tagged for the replay's duration so that no gc prunes it as
+    dangling meanwhile; None when the engine no longer has it (the config builds one)."""
+    if not image or not _has_image(client, image):
+        yield None
+        return
+    tag = f"{REPLAY_TAG}:{secrets.token_hex(4)}"
+    try:
+        client.images.get(image).tag(tag)
+    except docker.errors.NotFound:  # pruned just now
+        yield None
+        return
+    try:
+        yield image
+    finally:
+        with suppress(docker.errors.APIError):
+            client.images.remove(tag, noprune=True)
 
 
 def replay_config(state: dict[str, Any], run_dir: Path) -> dict[str, Any]:
-    """The recorded config with every stage (and every on_retry vendor) on ``replay``."""
+    """The recorded config with every stage (and every on_retry vendor) on ``replay`` — or
+    ``replay-cli`` for a CLI vendor — sending the recorded vendor's native control."""
     config: dict[str, Any] = _strip_none(json.loads(json.dumps(state["config"])))
-    replay = {"vendor": "replay", "vendor_options": {"run_dir": str(run_dir)}}
     for role in ROLES:
         stage = config.get(role)
         if not stage:
             continue
         for key in ("base_url", "api_key_env", "mcp_servers"):
             stage.pop(key, None)
-        stage.update(replay, timeout=f"{stage['timeout']}s")
-        if stage.get("on_retry", {}).get("vendor"):
-            stage["on_retry"].update(replay)
+        own = stage.get("vendor_options") or {}
+        retry = stage.get("on_retry") or {}
+        if retry.get("vendor") or retry.get("vendor_options") is not None:
+            switched = retry.get("vendor") or stage["vendor"]
+            options = retry.get("vendor_options")
+            if options is None:
+                options = own if switched == stage["vendor"] else {}
+            for key in ("base_url", "api_key_env"):
+                retry.pop(key, None)
+            retry.update(_replaying(run_dir, switched, options))
+        stage.update(_replaying(run_dir, stage["vendor"], own), timeout=f"{stage['timeout']}s")
     config.get("calibration", {}).pop("history", None)  # a replay is not a new run to learn from
     if "repo_map_tokens" not in state["config"].get("planner", {}):
         config["planner"]["repo_map_tokens"] = 0  # recorded before the map: its prompt had none
     if "exec_timeout" in config.get("sandbox", {}):
         config["sandbox"]["exec_timeout"] = f"{config['sandbox']['exec_timeout']}s"
     return config
+
+
+def _replaying(run_dir: Path, vendor: str, options: dict[str, Any]) -> dict[str, Any]:
+    """A stage entry's vendor keys that replay ``vendor``'s recorded exchanges."""
+    from harness.vendors import get_vendor  # noqa: PLC0415 - only replays need it
+
+    if vendor.startswith("replay"):  # a replay's own recording, replayed again
+        return {"vendor": vendor, "vendor_options": {**options, "run_dir": str(run_dir)}}
+    surface = get_vendor(vendor).surface
+    return {"vendor": "replay-cli" if surface == "cli" else "replay",
+            "vendor_options": {"run_dir": str(run_dir), "recorded_vendor": vendor,
+                               "recorded_options": options}}
 
 
 def _strip_none(value: Any) -> Any:

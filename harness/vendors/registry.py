@@ -20,6 +20,7 @@ VENDORS: dict[str, str] = {
     "gemini-cli": "harness.vendors.gemini_cli:GeminiCliVendor",
     "scripted": "harness.vendors.scripted:ScriptedVendor",
     "replay": "harness.vendors.replay:ReplayVendor",
+    "replay-cli": "harness.vendors.replay:ReplayCliVendor",
 }
 
 

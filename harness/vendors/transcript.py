@@ -33,7 +33,9 @@ def request_record(request: ModelRequest) -> dict[str, Any]:
 
 
 def response_record(response: ModelResponse) -> dict[str, Any]:
-    return dataclasses.asdict(response)
+    record = dataclasses.asdict(response)
+    record.pop("workspace")  # the exchange keeps it beside the response, for errors too
+    return record
 
 
 def response_from_record(data: Mapping[str, Any]) -> ModelResponse:

@@ -127,6 +127,10 @@ class ModelResponse:
     request_id: str | None = None
     raw_stop_reason: str | None = field(default=None, compare=False)
     vendor_state: tuple[Mapping[str, Any], ...] = field(default=(), compare=False)
+    # A CLI session edits the workspace itself. A vendor that replays a recorded session gives
+    # back the workspace that session left (a git patch against the base commit) and the
+    # pipeline puts it in place; None from a vendor that ran for real.
+    workspace: str | None = field(default=None, compare=False)
 
     def as_message(self) -> Message:
         """This answer as the assistant turn of the conversation's next request."""

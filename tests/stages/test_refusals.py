@@ -51,7 +51,7 @@ def test_unknown_vendor_lists_the_valid_ones(refusal: Refuse) -> None:
     got = errors(refusal(MINIMAL.replace("vendor: anthropic\n  model: sonnet",
                                          "vendor: openai\n  model: sonnet")))
     assert got == ["stages.yaml:6:11: coder.vendor: unknown vendor `openai` — vendors are: "
-                   "anthropic, claude-cli, gemini-cli, google, replay, scripted"]
+                   "anthropic, claude-cli, gemini-cli, google, replay, replay-cli, scripted"]
 
 
 def test_vendor_typo_gets_a_suggestion(refusal: Refuse) -> None:

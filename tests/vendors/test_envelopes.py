@@ -13,7 +13,7 @@ from harness.vendors.base import LEVEL_ORDER, pick_level
 
 def test_registry_knows_every_vendor() -> None:
     assert vendor_names() == ["anthropic", "google", "claude-cli", "gemini-cli", "scripted",
-                              "replay"]
+                              "replay", "replay-cli"]
     for name in vendor_names():
         assert get_vendor(name).name == name
 
@@ -24,7 +24,7 @@ def test_unknown_vendor_is_a_harness_error_and_a_key_error() -> None:
     assert isinstance(info.value, HarnessError)
     assert isinstance(info.value, KeyError)
     assert str(info.value) == "unknown vendor `openai` (known: anthropic, google, claude-cli, " \
-                              "gemini-cli, scripted, replay)"
+                              "gemini-cli, scripted, replay, replay-cli)"
 
 
 @pytest.mark.parametrize(("tier", "levels", "expected"), [
