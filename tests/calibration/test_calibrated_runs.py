@@ -66,6 +66,7 @@ def seeded(tmp_path: Path, repo: Path) -> Callable[[int], HistoryDB]:
     return lambda runs: seed_history(tmp_path / "history", repo, runs)
 
 
+@pytest.mark.docker
 def test_a_rambling_coder_is_flagged(run: Callable[..., Outcome], tmp_path: Path,
                                      seeded: Callable[[int], HistoryDB]) -> None:
     db = seeded(20)
@@ -84,6 +85,7 @@ def test_a_rambling_coder_is_flagged(run: Callable[..., Outcome], tmp_path: Path
     assert db.count() == 21  # the finished run joined its project's history
 
 
+@pytest.mark.docker
 def test_a_rambling_coder_is_stopped_under_stop(run: Callable[..., Outcome], tmp_path: Path,
                                                 seeded: Callable[[int], HistoryDB]) -> None:
     seeded(20)
@@ -96,6 +98,7 @@ def test_a_rambling_coder_is_stopped_under_stop(run: Callable[..., Outcome], tmp
     assert out.result.patch.exists()
 
 
+@pytest.mark.docker
 def test_the_calibrated_cap_stops_a_run_the_fixed_cap_allows(
         run: Callable[..., Outcome], tmp_path: Path,
         seeded: Callable[[int], HistoryDB]) -> None:
@@ -106,6 +109,7 @@ def test_the_calibrated_cap_stops_a_run_the_fixed_cap_allows(
     assert out.state["totals"]["tokens"] < 500_000  # the stages file's fixed token_cap
 
 
+@pytest.mark.docker
 def test_below_min_runs_the_fixed_cap_applies_and_the_run_says_so(
         run: Callable[..., Outcome], tmp_path: Path,
         seeded: Callable[[int], HistoryDB]) -> None:

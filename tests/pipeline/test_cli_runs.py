@@ -14,6 +14,8 @@ from harness.testing.anthropic_server import AnthropicHandler, text, tool_use
 from harness.testing.loopback import LoopbackServer, Reply
 from tests.pipeline.conftest import FIXED, MANIFEST, Outcome
 
+pytestmark = pytest.mark.docker  # every test here needs the engine
+
 KEY = "sk-ant-test-" + "pipeline0cli" * 2
 
 

@@ -7,10 +7,14 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from harness.vendors import get_vendor
 from harness.vendors.replay import ReplayVendor
 from tests.pipeline.conftest import BUGGY, FIXED, TICKET, Outcome, sandbox_section
 from tests.pipeline.test_scripted_runs import APPROVE, PLAN, Plays, code, stages
+
+pytestmark = pytest.mark.docker  # every test here needs the engine
 
 
 def replay_stages(run_dir: Path) -> str:

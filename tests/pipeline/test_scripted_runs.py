@@ -86,6 +86,7 @@ def stages(scripts: dict[str, ScriptFn], **over: Any) -> str:
     return "\n".join(lines) + "\n" + sandbox_section()
 
 
+@pytest.mark.docker
 def test_happy_path(run: Callable[..., Outcome]) -> None:
     out = run(stages({"planner": Plays(PLAN), "coder": Plays(code(FIXED)),
                       "reviewer": Plays(APPROVE)}))
@@ -106,6 +107,7 @@ def test_happy_path(run: Callable[..., Outcome]) -> None:
     assert out.state["image"].startswith("sha256:")
 
 
+@pytest.mark.docker
 def test_coder_escalates_and_sees_the_failing_test(run: Callable[..., Outcome]) -> None:
     coder = Plays(code(BUGGY), code(BUGGY), code(FIXED))
     out = run(stages({"planner": Plays(PLAN), "coder": coder}))
@@ -121,6 +123,7 @@ def test_coder_escalates_and_sees_the_failing_test(run: Callable[..., Outcome]) 
     assert len(list((out.result.run_dir / "attempts").iterdir())) == 3
 
 
+@pytest.mark.docker
 def test_debugger_routes_to_the_planner(run: Callable[..., Outcome]) -> None:
     planner = Plays(PLAN, PLAN)
     coder = Plays(code(BUGGY), code(FIXED))
@@ -138,6 +141,7 @@ def coder_evidence(out: Outcome) -> str:
     return json.loads(llm[0].read_text())["request"]["messages"][0]["text"]
 
 
+@pytest.mark.docker
 def test_debugger_routes_to_the_coder(run: Callable[..., Outcome]) -> None:
     coder = Plays(code(BUGGY), code(FIXED))
     out = run(stages({"planner": Plays(PLAN), "coder": coder,
@@ -148,6 +152,7 @@ def test_debugger_routes_to_the_coder(run: Callable[..., Outcome]) -> None:
     assert "strip dashes at both ends" in coder.prompts()[1]
 
 
+@pytest.mark.docker
 def test_reviewer_requests_changes_once(run: Callable[..., Outcome]) -> None:
     coder = Plays(code(FIXED), code("/** Slug of a title. */\n" + FIXED))
     out = run(stages({"planner": Plays(PLAN), "coder": coder,
@@ -158,6 +163,7 @@ def test_reviewer_requests_changes_once(run: Callable[..., Outcome]) -> None:
     assert "/** Slug of a title. */" in out.result.patch.read_text()
 
 
+@pytest.mark.docker
 def test_an_invalid_manifest_is_replanned(run: Callable[..., Outcome]) -> None:
     planner = Plays(BAD_PLAN, PLAN)
     out = run(stages({"planner": planner, "coder": Plays(code(FIXED))}))
@@ -166,6 +172,7 @@ def test_an_invalid_manifest_is_replanned(run: Callable[..., Outcome]) -> None:
     assert "unknown sub-ticket `S9`" in planner.prompts()[1]
 
 
+@pytest.mark.docker
 def test_surface_to_human_writes_a_handoff(run: Callable[..., Outcome]) -> None:
     out = run(stages({"planner": Plays(PLAN), "coder": Plays(code(BUGGY))},
                      coder={"retry_budget": 1, "on_exhaust": "surface_to_human"}))
@@ -176,6 +183,7 @@ def test_surface_to_human_writes_a_handoff(run: Callable[..., Outcome]) -> None:
         assert expected in handoff, expected
 
 
+@pytest.mark.docker
 def test_halt_when_the_budget_is_spent(run: Callable[..., Outcome]) -> None:
     out = run(stages({"planner": Plays(PLAN), "coder": Plays(code(BUGGY))},
                      coder={"retry_budget": 1}))
@@ -185,6 +193,7 @@ def test_halt_when_the_budget_is_spent(run: Callable[..., Outcome]) -> None:
     assert "slugify" in out.result.patch.read_text()  # the last attempt's work is kept
 
 
+@pytest.mark.docker
 def test_the_token_cap_stops_the_run_at_once(run: Callable[..., Outcome]) -> None:
     heavy = Reply("", [("read_file", {"path": "src/slug.js"})], usage=Usage(4000, 100))
     coder = Plays([heavy, *code(FIXED)])
@@ -197,6 +206,7 @@ def test_the_token_cap_stops_the_run_at_once(run: Callable[..., Outcome]) -> Non
     assert out.state["totals"]["tokens"] > 3000
 
 
+@pytest.mark.docker
 def test_a_failed_calls_spend_counts_against_the_cap(run: Callable[..., Outcome]) -> None:
     overloaded = TransientVendorError("scripted", "overloaded after a long answer")
     overloaded.spent, overloaded.cost_usd = Usage(4000, 100), 0.02
@@ -207,6 +217,7 @@ def test_a_failed_calls_spend_counts_against_the_cap(run: Callable[..., Outcome]
     assert out.state["totals"]["cost_usd"] >= 0.02
 
 
+@pytest.mark.docker
 def test_a_timed_out_attempt_is_a_failed_attempt(run: Callable[..., Outcome]) -> None:
     slow = [Reply("", [("finish", {"summary": "late"})], delay=30)]
     out = run(stages({"planner": Plays(PLAN), "coder": Plays(slow, code(FIXED))},
@@ -232,6 +243,7 @@ def test_a_refused_config_makes_no_request(tmp_path: Any, repo: Any) -> None:
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.docker
 def test_the_result_can_land_on_a_new_branch(tmp_path: Any, repo: Any, client: Any) -> None:
     from harness.runs.execute import RunRequest, execute  # noqa: PLC0415
     config = tmp_path / "stages.yaml"
@@ -261,6 +273,7 @@ def test_tickets_load_from_yaml_and_markdown(tmp_path: Any, front: str) -> None:
     assert (ticket.id, ticket.title, ticket.body) == ("A-1", "t", "b")
 
 
+@pytest.mark.docker
 def test_a_stage_calls_its_mcp_servers_tools(run: Callable[..., Outcome]) -> None:
     planner = Plays([Reply("", [("symbols__lookup_symbol", {"name": "slugify"})]),
                      *PLAN[1:]])

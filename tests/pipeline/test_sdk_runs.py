@@ -17,6 +17,8 @@ from harness.testing.gemini_server import GeminiHandler
 from harness.testing.loopback import LoopbackServer, Recorded, Reply
 from tests.pipeline.conftest import BUGGY, FIXED, MANIFEST, Outcome, sandbox_section
 
+pytestmark = pytest.mark.docker  # every test here needs the engine
+
 ANTHROPIC_KEY = "sk-ant-api03-" + "pipe" * 10
 GOOGLE_KEY = "AIza" + "Pipe" * 9
 

@@ -39,6 +39,7 @@ def batch(tmp_path: Path, repo: Path, *args: str) -> subprocess.Popen[str]:
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
+@pytest.mark.docker
 def test_six_tickets_two_workers_results_and_predictions(tmp_path: Path, repo: Path) -> None:
     proc = batch(tmp_path, repo, "--workers", "2")
     out, _ = proc.communicate(timeout=600)
@@ -58,6 +59,7 @@ def test_six_tickets_two_workers_results_and_predictions(tmp_path: Path, repo: P
         assert p["model_patch"].startswith("diff --git a/src/slug.js b/src/slug.js")
 
 
+@pytest.mark.docker
 def test_a_killed_batch_resumes_without_redoing_finished_tickets(
         tmp_path: Path, repo: Path, client: docker.DockerClient) -> None:
     proc = batch(tmp_path, repo, "--workers", "2")
@@ -88,6 +90,7 @@ def test_a_killed_batch_resumes_without_redoing_finished_tickets(
     assert left == []
 
 
+@pytest.mark.docker
 def test_a_batch_cost_cap_stops_new_tickets(tmp_path: Path, repo: Path) -> None:
     proc = batch(tmp_path, repo, "--workers", "1", "--cost-cap-usd", "0.000001")
     out, _ = proc.communicate(timeout=600)

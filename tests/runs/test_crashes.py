@@ -27,6 +27,7 @@ def broken_script(request: ModelRequest) -> Reply:
     raise ZeroDivisionError("a bug in somebody's script")
 
 
+@pytest.mark.docker
 def test_bad_tool_calls_are_error_results_and_the_run_goes_on(
         run: Callable[..., Outcome]) -> None:
     coder = Plays(BAD_CALLS)
@@ -39,6 +40,7 @@ def test_bad_tool_calls_are_error_results_and_the_run_goes_on(
                           "read_file failed: Not a directory: README.md/x"]
 
 
+@pytest.mark.docker
 def test_an_unexpected_exception_ends_the_run_as_error(run: Callable[..., Outcome]) -> None:
     out = run(stages({"planner": Plays(PLAN), "coder": broken_script}))
     assert out.result.status == out.state["status"] == "error"
@@ -53,6 +55,7 @@ def test_an_unexpected_exception_ends_the_run_as_error(run: Callable[..., Outcom
     assert events[-1] == {**events[-1], "event": "run_end", "status": "error"}
 
 
+@pytest.mark.docker
 def test_harness_run_prints_no_traceback(tmp_path: Path, repo: Path) -> None:
     config = tmp_path / "stages.yaml"
     config.write_text(stages({"planner": Plays(PLAN), "coder": broken_script}))

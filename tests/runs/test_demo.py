@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from harness.cli import main
+
+pytestmark = pytest.mark.docker  # every test here needs the engine
 
 
 def test_the_demo_resolves_after_a_failed_first_attempt(tmp_path: Path) -> None:

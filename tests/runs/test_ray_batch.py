@@ -28,6 +28,8 @@ from tests.runs.ray_cluster import HARNESS, ROOT, Cluster, node_env, two_node_cl
 from tests.runs.ray_scripts import KEY_ENV, STAGES
 from tests.sandbox.conftest import git
 
+pytestmark = pytest.mark.docker  # every test here needs the engine
+
 SECRET = "s3cr3t-ray-key-0f9e"
 HEAD_SLOTS, WORKER_SLOTS = 1, 2
 

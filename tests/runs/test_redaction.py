@@ -22,6 +22,7 @@ SECRET = "mcp-token-" + uuid.uuid4().hex  # known by value only
 WORD = "risk-assessment_module_v2"
 
 
+@pytest.mark.docker
 def test_no_secret_reaches_the_run_directory_or_its_report(
         run: Callable[..., Outcome], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MY_TOKEN", SECRET)

@@ -24,6 +24,8 @@ from harness.vendors.types import Usage
 from tests.pipeline.conftest import BUGGY, FIXED, MANIFEST, Outcome, sandbox_section
 from tests.pipeline.test_scripted_runs import PLAN, Plays, code, stages
 
+pytestmark = pytest.mark.docker  # every test here needs the engine
+
 KEYS = {"ANTHROPIC_API_KEY": "sk-ant-api03-" + "replay0" * 6,
         "GEMINI_API_KEY": "AIza" + "Replay00" * 4}
 CLI_SANDBOX = """\

@@ -98,6 +98,7 @@ def report_cli(*args: str) -> Any:
     return CliRunner().invoke(main, ["report", *args])
 
 
+@pytest.mark.docker
 def test_a_run_report_tells_the_runs_story(runs: Runs) -> None:
     state = runs.state(runs.resolved)
     written = make_report(resolve(str(runs.resolved.run_dir), runs.dir))
@@ -121,6 +122,7 @@ def test_a_run_report_tells_the_runs_story(runs: Runs) -> None:
     assert (runs.resolved.run_dir / str(suite_1["output"])).is_file()
 
 
+@pytest.mark.docker
 def test_the_money_adds_up_to_the_run_and_is_set_against_the_estimate(runs: Runs) -> None:
     state = runs.state(runs.resolved)
     data = make_report(resolve(str(runs.resolved.run_dir), runs.dir)).data
@@ -153,6 +155,7 @@ def test_the_money_adds_up_to_the_run_and_is_set_against_the_estimate(runs: Runs
         sum(s.cost_usd for s in expected.by_stage(expected.expected, "coder")), 6)
 
 
+@pytest.mark.docker
 def test_report_md_and_a_self_contained_html(runs: Runs) -> None:
     written = make_report(resolve(str(runs.resolved.run_dir), runs.dir))
     md_path, html_path = written.files
@@ -176,6 +179,7 @@ def test_report_md_and_a_self_contained_html(runs: Runs) -> None:
     assert "rule 49: a slug stays < 80 chars" in "".join(diff.itertext())
 
 
+@pytest.mark.docker
 def test_the_debuggers_routing_is_reported(runs: Runs) -> None:
     data = make_report(resolve(str(runs.routed.run_dir), runs.dir)).data
     assert data["kind"] == "run"
@@ -194,6 +198,7 @@ def test_the_debuggers_routing_is_reported(runs: Runs) -> None:
     assert "| ↪ routed:coder |" in md
 
 
+@pytest.mark.docker
 def test_the_terminal_report_truncates_the_diff(runs: Runs) -> None:
     result = report_cli(str(runs.resolved.run_dir))
     assert result.exit_code == 0, result.output
@@ -206,6 +211,7 @@ def test_the_terminal_report_truncates_the_diff(runs: Runs) -> None:
     assert "rule 49:" not in result.output
 
 
+@pytest.mark.docker
 def test_a_run_id_is_looked_up_and_the_report_goes_to_out_dir(runs: Runs, tmp_path: Path
                                                               ) -> None:
     run_id = runs.halted.run_dir.name
@@ -219,6 +225,7 @@ def test_a_run_id_is_looked_up_and_the_report_goes_to_out_dir(runs: Runs, tmp_pa
     assert (tmp_path / "out" / link).is_file()
 
 
+@pytest.mark.docker
 def test_json_round_trips(runs: Runs) -> None:
     result = report_cli(str(runs.routed.run_dir), "--json")
     assert result.exit_code == 0, result.output
@@ -230,6 +237,7 @@ def test_json_round_trips(runs: Runs) -> None:
     assert run_markdown(data, base) == (runs.routed.run_dir / "report.md").read_text()
 
 
+@pytest.mark.docker
 def test_a_batch_report_from_results_jsonl(runs: Runs, tmp_path: Path) -> None:
     batch = tmp_path / "batch"
     batch.mkdir()
@@ -268,6 +276,7 @@ def test_a_batch_report_from_results_jsonl(runs: Runs, tmp_path: Path) -> None:
     assert "| total | 2 of 3 resolved |" in md
 
 
+@pytest.mark.docker
 def test_a_batch_row_without_a_readable_run_is_a_note(runs: Runs, tmp_path: Path) -> None:
     state = runs.state(runs.halted)
     rows = [{"ticket": "T-9", "run_dir": None, "status": "error", "tokens": 0, "cost_usd": 0.0,
@@ -289,6 +298,7 @@ def test_a_batch_row_without_a_readable_run_is_a_note(runs: Runs, tmp_path: Path
     xhtml(tmp_path / "out" / "report.html")
 
 
+@pytest.mark.docker
 def test_a_directory_of_runs_without_results_jsonl(runs: Runs) -> None:
     data = make_report(resolve(str(runs.dir), runs.dir)).data
     assert data["kind"] == "batch"
@@ -304,6 +314,7 @@ def test_an_estimate_that_cannot_be_made_is_said_so() -> None:
                     "config_file /nowhere/stages.yaml no longer exists")
 
 
+@pytest.mark.docker
 def test_an_edited_stages_file_does_not_change_the_estimate(runs: Runs, tmp_path: Path
                                                             ) -> None:
     state = runs.state(runs.resolved)
@@ -371,6 +382,7 @@ def _wait_for_attempt(runs_dir: Path) -> Path:
     raise AssertionError("the run never got past its Planner")
 
 
+@pytest.mark.docker
 def test_a_running_run_is_reported_as_running(running: Path) -> None:
     data = make_report(resolve(str(running), running.parent)).data
     assert data["kind"] == "run"

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import docker
+import pytest
 from click.testing import CliRunner
 
 from harness.cli import main
@@ -20,6 +21,8 @@ from harness.sandbox.docker_sandbox import LABEL_RUN_DIR
 from harness.vendors.scripted import Reply
 from tests.pipeline.conftest import BUGGY, FIXED, Outcome
 from tests.pipeline.test_scripted_runs import APPROVE, PLAN, Plays, code, stages
+
+pytestmark = pytest.mark.docker  # every test here needs the engine
 
 ROOT = Path(__file__).resolve().parents[2]
 FLAKY_TEST = ('const { test } = require("node:test");\n'

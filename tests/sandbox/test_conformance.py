@@ -12,6 +12,8 @@ from harness.errors import PathOutsideWorkspaceError
 from harness.sandbox.base import Sandbox
 from tests.sandbox.conftest import CFG
 
+pytestmark = pytest.mark.docker  # every test here needs the engine
+
 Open = Callable[..., Sandbox]
 NPM_VIEW = ("npm view is-number version --fetch-retries=0 --fetch-timeout=20000 "
             "--cache \"$(mktemp -d)\"")  # a fresh cache: npm falls back to a stale one offline

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import docker
+import pytest
 
 from harness.config.schema import SandboxConfig
 from harness.sandbox.base import Sandbox
@@ -21,6 +22,8 @@ from harness.sandbox.gc import collect_garbage
 from harness.sandbox.image import BuiltImage, dependency_image
 from harness.sandbox.sources import Commit
 from tests.sandbox.conftest import CFG, ROOT, git, make_repo
+
+pytestmark = pytest.mark.docker  # every test here needs the engine
 
 Open = Callable[..., Sandbox]
 

@@ -13,6 +13,8 @@ from harness.sandbox.base import Sandbox
 from harness.sandbox.testrun import NoTestCommandError, affected_command, run_tests
 from tests.sandbox.conftest import CFG, make_repo
 
+pytestmark = pytest.mark.docker  # every test here needs the engine
+
 Open = Callable[..., Sandbox]
 
 

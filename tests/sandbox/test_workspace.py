@@ -28,6 +28,7 @@ def snapshot(repo: Path) -> dict[str, str]:
     return out
 
 
+@pytest.mark.docker
 def test_host_repo_unchanged_byte_for_byte(open_sandbox: Open, repo: Path) -> None:
     (repo / "src/app.js").write_text("// uncommitted edit\n")
     (repo / "notes.txt").write_text("untracked\n")
@@ -42,6 +43,7 @@ def test_host_repo_unchanged_byte_for_byte(open_sandbox: Open, repo: Path) -> No
     assert git(repo, "worktree", "list").count("\n") == 1
 
 
+@pytest.mark.docker
 def test_workspace_is_the_base_commit_without_uncommitted_work(open_sandbox: Open,
                                                                 repo: Path) -> None:
     (repo / "src/app.js").write_text("// dirty\n")
@@ -50,6 +52,7 @@ def test_workspace_is_the_base_commit_without_uncommitted_work(open_sandbox: Ope
     assert sandbox.diff() == ""
 
 
+@pytest.mark.docker
 def test_include_uncommitted_copies_the_dirty_state(open_sandbox: Open, repo: Path) -> None:
     (repo / "src/app.js").write_text("// dirty\n")
     (repo / "untracked.js").write_text("1;\n")
@@ -61,6 +64,7 @@ def test_include_uncommitted_copies_the_dirty_state(open_sandbox: Open, repo: Pa
     assert "dist/ignored.js" not in sandbox.list_files()
 
 
+@pytest.mark.docker
 def test_base_ref(open_sandbox: Open, repo: Path) -> None:
     first = git(repo, "rev-parse", "HEAD").strip()
     (repo / "src/app.js").write_text("// second\n")

@@ -23,6 +23,8 @@ from harness.testing.loopback import LoopbackServer, Recorded, Reply, ScriptedHa
 from harness.vendors.types import Message, ModelRequest, ModelResponse, ToolResult, ToolSpec, Usage
 from tests.vendors.cli_fixtures import cli_image, cli_sandbox, docker_client  # noqa: F401
 
+pytestmark = pytest.mark.docker  # every test here needs the engine
+
 GREET = 'exports.greet = (n) => "hello " + n;'
 QUESTION = "What does src/greet.js do?"
 ANSWER = "greet(n) returns 'hello ' + n."

@@ -39,6 +39,8 @@ from tests.vendors.cli_fixtures import (  # noqa: F401 - fixtures
     docker_client,
 )
 
+pytestmark = pytest.mark.docker  # every test here needs the engine
+
 KEY = "sk-ant-test-0123456789abcdef"
 GREET = 'exports.greet = (n) => "hello " + n;'
 STAGES = """\

@@ -47,6 +47,8 @@ from harness.vendors.types import (
 )
 from tests.vendors.cli_fixtures import cli_image, cli_sandbox, docker_client  # noqa: F401
 
+pytestmark = pytest.mark.docker  # every test here needs the engine
+
 KEY = "AIzaTEST0123456789abcdefghijklmnop"
 SYSTEM = "You are the harness coder. Cite @src/greet.js and `@keep` as written."
 STAGES = """\

@@ -148,6 +148,7 @@ def ask(vendor: str, model: str, url: str, sandbox: DockerSandbox, tmp_path: Pat
     return attempt.vendor.complete(request, runner=sandbox).text
 
 
+@pytest.mark.docker
 def test_the_claude_clis_server_gets_the_secret(
         anthropic: LoopbackServer, cli_sandbox: DockerSandbox,  # noqa: F811
         in_container: McpServerConfig, token: str, tmp_path: Path) -> None:
@@ -160,6 +161,7 @@ def test_the_claude_clis_server_gets_the_secret(
     assert token in json.dumps(results)  # the server read it from its environment
 
 
+@pytest.mark.docker
 def test_the_gemini_clis_server_gets_the_secret(
         gemini: LoopbackServer, cli_sandbox: DockerSandbox,  # noqa: F811
         in_container: McpServerConfig, token: str, tmp_path: Path) -> None:
