@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from harness.config.schema import McpServerConfig
 from harness.errors import RunStopped, VendorError, VendorTimeoutError
 from harness.pipeline.events import Meter, Recorder
-from harness.pipeline.mcp_tools import McpHub
+from harness.pipeline.mcp_tools import ToolHub
 from harness.pipeline.prompts import Prompt
 from harness.pipeline.repomap_tool import call_repo_map
 from harness.pipeline.tools import REPO_MAP, Toolbox, describe, run_tool
@@ -54,7 +54,7 @@ class AttemptEnv:
     sandbox: Sandbox
     meter: Meter
     recorder: Recorder
-    mcp: McpHub | None = None  # the stage's MCP servers' tools (SDK vendors)
+    mcp: ToolHub | None = None  # the stage's MCP servers' tools (SDK vendors)
     repo_map: RepoMap | None = None  # answers the repo_map tool
 
 

@@ -16,7 +16,7 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import AsyncExitStack, suppress
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 from harness.config import secrets
 from harness.config.schema import McpServerConfig
@@ -27,6 +27,17 @@ from harness.vendors.types import ToolCall, ToolResult, ToolSpec
 SEP = "__"
 CONNECT_TIMEOUT = 30.0
 CALL_TIMEOUT = 120.0
+
+
+class ToolHub(Protocol):
+    """A stage's MCP tools: live servers (``McpHub``) or a recording of them (a replay)."""
+
+    specs: tuple[ToolSpec, ...]
+
+    @property
+    def names(self) -> set[str]: ...
+
+    def call(self, call: ToolCall, timeout: float = ...) -> ToolResult: ...
 
 
 class McpError(HarnessError, ConnectionError):

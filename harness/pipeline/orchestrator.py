@@ -28,7 +28,7 @@ from harness.pipeline.manifest import (
     decompose,
     manifest_problems,
 )
-from harness.pipeline.mcp_tools import McpHub
+from harness.pipeline.mcp_tools import ToolHub
 from harness.pipeline.prompts import (
     CODER,
     DEBUGGER,
@@ -104,7 +104,7 @@ class Pipeline:
     meter: Meter
     recorder: Recorder
     conventions: str | None = None
-    mcp: dict[str, McpHub] = field(default_factory=dict)  # by stage role
+    mcp: dict[str, ToolHub] = field(default_factory=dict)  # by stage role
     ceilings: Ceilings | None = None  # calibrated cap and rambling checks (harness.calibration)
     repo_map: RepoMap | None = None  # the base commit's map: the Planner's prompt, repo_map tool
     manifest: Manifest | None = None

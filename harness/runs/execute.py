@@ -21,7 +21,8 @@ from harness.config import secrets as config_secrets
 from harness.config.schema import SandboxConfig
 from harness.errors import HarnessError, RepoMapError, RunStopped
 from harness.pipeline.events import Meter
-from harness.pipeline.mcp_tools import McpHub
+from harness.pipeline.mcp_replay import RecordedMcp
+from harness.pipeline.mcp_tools import McpHub, ToolHub
 from harness.pipeline.orchestrator import Ending, Pipeline
 from harness.pipeline.ticket import Ticket, load_ticket
 from harness.repomap import RepoMap
@@ -32,6 +33,8 @@ from harness.sandbox.docker_sandbox import DockerSandbox, Network
 from harness.sandbox.engine import connect
 from harness.sandbox.session import TicketSpec, ticket_sandbox
 from harness.stages.load import RunPlan, load_plan
+from harness.stages.plan import Attempt
+from harness.vendors.replay import ReplayOptions
 
 Listener = Callable[[str, dict[str, Any]], None]
 CONVENTION_FILES = ("CONVENTIONS.md", "CONTRIBUTING.md")
@@ -185,17 +188,29 @@ def _repo_map(plan: RunPlan, request: RunRequest, commit: str,
 
 
 @contextmanager
-def _mcp_hubs(plan: RunPlan, config_dir: Path) -> Iterator[dict[str, McpHub]]:
+def _mcp_hubs(plan: RunPlan, config_dir: Path) -> Iterator[dict[str, ToolHub]]:
     """An MCP client hub per stage that lists servers and calls through an SDK vendor (a CLI
-    vendor gets the servers as its own --mcp-config)."""
+    vendor gets the servers as its own --mcp-config); for a stage that only replays a recorded
+    run, that run's recorded tools and results."""
     with ExitStack() as stack:
-        hubs = {}
+        hubs: dict[str, ToolHub] = {}
         for role, stage in plan.stages.items():
             servers = [s if s.cwd or s.url else s.model_copy(update={"cwd": str(config_dir)})
                        for s in stage.config.mcp_servers]
-            if servers and any(a.vendor.surface == "sdk" for a in stage.attempts):
-                hubs[role] = stack.enter_context(McpHub(servers))
+            if not servers or all(a.vendor.surface == "cli" for a in stage.attempts):
+                continue
+            recorded = _replayed_run(stage.attempts)
+            hubs[role] = (RecordedMcp(recorded, role) if recorded is not None
+                          else stack.enter_context(McpHub(servers)))
         yield hubs
+
+
+def _replayed_run(attempts: tuple[Attempt, ...]) -> Path | None:
+    """The run directory every attempt replays, if they all replay one."""
+    dirs = {a.options.run_dir if isinstance(a.options, ReplayOptions) else None
+            for a in attempts}
+    only = dirs.pop() if len(dirs) == 1 else None
+    return Path(only) if only else None
 
 
 def _close(recorder: RunRecorder, sandbox: DockerSandbox, pipeline: Pipeline, ending: Ending,

@@ -206,8 +206,11 @@ def replay_config(state: dict[str, Any], run_dir: Path) -> dict[str, Any]:
         stage = config.get(role)
         if not stage:
             continue
-        for key in ("base_url", "api_key_env", "mcp_servers"):
+        for key in ("base_url", "api_key_env"):
             stage.pop(key, None)
+        # Served from the recording (no server starts, no secret is needed): names only.
+        stage["mcp_servers"] = [{k: s[k] for k in ("name", "command", "url") if k in s}
+                                for s in stage.get("mcp_servers") or ()]
         own = stage.get("vendor_options") or {}
         retry = stage.get("on_retry") or {}
         if retry.get("vendor") or retry.get("vendor_options") is not None:

@@ -6,6 +6,7 @@ tiers, native controls, outcomes and tokens, and a byte-identical final diff."""
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from harness.vendors.scripted import Reply as ScriptedReply
 from harness.vendors.types import Usage
 from tests.pipeline.conftest import BUGGY, FIXED, MANIFEST, Outcome, sandbox_section
 from tests.pipeline.test_scripted_runs import PLAN, Plays, code, stages
+from tests.vendors.cli_fixtures import MCP_STDIO_SERVER
 
 pytestmark = pytest.mark.docker  # every test here needs the engine
 
@@ -191,4 +193,19 @@ def test_a_failed_calls_spend_replays_too(run: Callable[..., Outcome],
     assert out.outcomes() == ["accepted", "error", "passed"]
     again = replay(out, keys)
     assert again["totals"] == {**out.state["totals"], "duration_s": again["totals"]["duration_s"]}
+    assert [a[:3] + a[4:] for a in ladder(again)] == [a[:3] + a[4:] for a in ladder(out.state)]
+
+
+def test_a_stage_with_mcp_servers_replays_without_them(run: Callable[..., Outcome],
+                                                       keys: pytest.MonkeyPatch) -> None:
+    keys.setenv("MY_TOKEN", "mcp-token-" + "replay" * 4)
+    planner = Plays([ScriptedReply("", [("symbols__lookup_symbol", {"name": "greet"})]),
+                     ScriptedReply("", [("symbols__read_env", {"name": "TOKEN"})]), *PLAN[1:]])
+    mcp = {"name": "symbols", "command": [sys.executable, str(MCP_STDIO_SERVER)],
+           "env": {"TOKEN": "${MY_TOKEN}"}}
+    out = run(stages({"planner": planner, "coder": Plays(code(FIXED))},
+                     planner={"mcp_servers": [mcp]}))
+    assert out.result.status == "resolved", out.result.detail
+    keys.delenv("MY_TOKEN")  # the replay starts no server, so it needs no secret
+    again = replay(out, keys)
     assert [a[:3] + a[4:] for a in ladder(again)] == [a[:3] + a[4:] for a in ladder(out.state)]
