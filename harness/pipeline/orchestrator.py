@@ -358,8 +358,11 @@ class Pipeline:
 
 
 def _failure(out: AgentOutcome) -> str:
-    return {"timed_out": "the attempt timed out", "turn_limit": "it ran out of turns",
-            }.get(out.outcome, "") + (f": {out.detail}" if out.detail else "") or out.outcome
+    """Why an attempt failed, for the record and the next attempt's prompt."""
+    what = {"timed_out": "the attempt timed out", "turn_limit": "it ran out of turns",
+            "error": "the model call failed", "no_result": "no result",
+            }.get(out.outcome, out.outcome)
+    return f"{what}: {out.detail}" if out.detail else what
 
 
 def _output(run: TestRun) -> str:
