@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import docker
 import pytest
 from click.testing import CliRunner
 
@@ -19,7 +18,7 @@ from harness.cli import main
 from harness.errors import TransientVendorError
 from harness.testing.anthropic_server import AnthropicHandler, text, tool_use
 from harness.testing.gemini_server import GeminiHandler
-from harness.testing.loopback import LoopbackServer, Reply, ScriptedHandler, bridge_gateway
+from harness.testing.loopback import LoopbackServer, Reply, ScriptedHandler
 from harness.vendors.scripted import Reply as ScriptedReply
 from harness.vendors.types import Usage
 from tests.pipeline.conftest import BUGGY, FIXED, MANIFEST, Outcome, sandbox_section
@@ -95,7 +94,6 @@ class Surface:
     replies: Callable[[], list[Reply]]
     stages: Callable[[str], str]
     outcomes: tuple[str, ...]
-    in_container: bool = False
 
 
 SDK_OUTCOMES = ("accepted", "tests_failed", "passed", "approved")
@@ -108,11 +106,9 @@ SURFACES = {
                       lambda url: sdk_stages("google", ("gemini-pro", "gemini-flash"), url),
                       SDK_OUTCOMES),
     "claude-cli": Surface(AnthropicHandler, claude_cli,
-                          lambda url: cli_stages("claude-cli", "sonnet", url), CLI_OUTCOMES,
-                          in_container=True),
+                          lambda url: cli_stages("claude-cli", "sonnet", url), CLI_OUTCOMES),
     "gemini-cli": Surface(GeminiHandler, gemini_cli,
-                          lambda url: cli_stages("gemini-cli", "gemini-pro", url), CLI_OUTCOMES,
-                          in_container=True),
+                          lambda url: cli_stages("gemini-cli", "gemini-pro", url), CLI_OUTCOMES),
 }
 
 
@@ -145,11 +141,9 @@ def replay(out: Outcome, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
 @pytest.mark.parametrize("name", list(SURFACES))
 def test_a_run_on_each_surface_replays_offline(
-        name: str, run: Callable[..., Outcome], client: docker.DockerClient,
-        keys: pytest.MonkeyPatch) -> None:
+        name: str, run: Callable[..., Outcome], keys: pytest.MonkeyPatch) -> None:
     surface = SURFACES[name]
-    host = bridge_gateway(client) if surface.in_container else "127.0.0.1"
-    with LoopbackServer(surface.handler, host=host) as server:
+    with LoopbackServer(surface.handler) as server:
         server.queue(*surface.replies())
         out = run(surface.stages(server.url))
     assert out.result.status == "resolved", out.result.detail

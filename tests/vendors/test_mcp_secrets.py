@@ -33,7 +33,6 @@ from tests.vendors.cli_fixtures import (  # noqa: F401 - fixtures
     cli_image,
     cli_sandbox,
     docker_client,
-    gateway,
 )
 
 SECRET = "mcp-secret-" + uuid.uuid4().hex  # shaped like no vendor key: only known by value
@@ -117,20 +116,19 @@ def in_container(cli_sandbox: DockerSandbox) -> McpServerConfig:  # noqa: F811
 
 
 @pytest.fixture
-def anthropic(gateway: str, monkeypatch: pytest.MonkeyPatch  # noqa: F811
-              ) -> Iterator[LoopbackServer]:
+def anthropic(monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackServer]:
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-" + "mcpsecret" * 2)
     monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
-    with LoopbackServer(AnthropicHandler, host=gateway) as srv:
+    with LoopbackServer(AnthropicHandler) as srv:
         yield srv
 
 
 @pytest.fixture
-def gemini(gateway: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackServer]:  # noqa: F811
+def gemini(monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackServer]:
     monkeypatch.setenv("GEMINI_API_KEY", "AIza" + "McpSecret" * 4)
     monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
     monkeypatch.delenv("GOOGLE_GEMINI_BASE_URL", raising=False)
-    with LoopbackServer(GeminiHandler, host=gateway) as srv:
+    with LoopbackServer(GeminiHandler) as srv:
         yield srv
 
 
