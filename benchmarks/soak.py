@@ -6,8 +6,8 @@ killed (`kill -9`) and resumed. Then `harness gc`, and the books are checked:
 
   tickets lost          no row in results.jsonl
   orphan containers     a container of one of the soak's runs still exists
-  orphan workspaces     a run directory that still holds its workspace, or a git worktree left
-                        registered in the repository
+  orphan workspaces     a run directory that still holds its workspace tree or its private git
+                        directory, or a git worktree left registered in the repository
   left running          run.json files whose status is still `running`
   key occurrences       the API keys, anywhere in the runs directory
   unexpected exceptions crash.txt in a run directory, or a command's crash file
@@ -141,8 +141,8 @@ def books(root: Path, client: docker.DockerClient, tickets: list[str]) -> dict[s
         "statuses": Counter(str(rows[t]["status"]) for t in tickets if t in rows),
         "run_statuses": Counter(str(s.get("status")) for s in states),
         "orphan_containers": len(containers),
-        "orphan_workspaces": sum(1 for p in run_dirs if (p / "workspace").exists())
-        + len(worktrees) - 1,
+        "orphan_workspaces": sum(1 for p in run_dirs for name in ("workspace", ".workspace.git")
+                                 if (p / name).exists()) + len(worktrees) - 1,
         "left_running": sum(1 for s in states if s.get("status") == "running"),
         "key_occurrences": found,
         "crashes": sum(1 for p in run_dirs if (p / "crash.txt").exists())

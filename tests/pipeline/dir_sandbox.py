@@ -8,7 +8,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from harness.errors import SandboxError
 from harness.sandbox.base import WORKDIR, ExecResult, Sandbox, SearchHit
+from harness.vendors.types import EgressLink, EgressRoute
 
 
 class DirSandbox(Sandbox):
@@ -58,8 +60,9 @@ class DirSandbox(Sandbox):
         return None
 
     @contextmanager
-    def online(self) -> Iterator[None]:
-        yield
+    def egress(self, route: EgressRoute) -> Iterator[EgressLink]:
+        raise SandboxError("a directory has no way out: no CLI vendor runs here")
+        yield  # pragma: no cover - a generator, for contextmanager
 
     def close(self) -> None:
         return None
