@@ -16,6 +16,8 @@ from harness.vendors.scripted import Reply
 from tests.pipeline.conftest import FIXED, TEST, Outcome, make_repo
 from tests.pipeline.test_scripted_runs import APPROVE, PLAN, Plays, code, stages
 
+pytestmark = pytest.mark.docker  # every test here needs the engine
+
 TICKET = """\
 id: T-H
 title: slugify must trim dashes

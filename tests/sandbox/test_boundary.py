@@ -77,6 +77,7 @@ def host_operations(sandbox: Sandbox) -> None:
     sandbox.reset()
 
 
+@pytest.mark.docker
 def test_a_planted_git_directory_runs_nothing_on_the_host(open_sandbox: Open, repo: Path,
                                                           marker: Path) -> None:
     before = digest(repo)
@@ -93,6 +94,7 @@ def test_a_planted_git_directory_runs_nothing_on_the_host(open_sandbox: Open, re
     assert digest(repo) == before
 
 
+@pytest.mark.docker
 def test_a_git_pointer_at_the_users_repository_is_ignored(open_sandbox: Open, repo: Path,
                                                           marker: Path) -> None:
     (repo / "src/app.js").write_text("// the user's uncommitted work\n")
@@ -111,6 +113,7 @@ def test_a_git_pointer_at_the_users_repository_is_ignored(open_sandbox: Open, re
     assert git(repo, "worktree", "list").count("\n") == 1
 
 
+@pytest.mark.docker
 def test_the_container_sees_no_git_pointer_to_the_host(sandbox: Sandbox) -> None:
     seen = sandbox.exec("ls -a /workspace; cat /workspace/.git 2>&1; git rev-parse --git-dir "
                         "2>&1; true")
@@ -118,6 +121,7 @@ def test_the_container_sees_no_git_pointer_to_the_host(sandbox: Sandbox) -> None
     assert "not a git repository" in seen.stdout
 
 
+@pytest.mark.docker
 def test_a_fifo_is_refused_not_waited_on(sandbox: Sandbox) -> None:
     assert sandbox.exec("mkfifo pipe").ok
     started = time.monotonic()
@@ -129,6 +133,7 @@ def test_a_fifo_is_refused_not_waited_on(sandbox: Sandbox) -> None:
     assert "pipe" in sandbox.list_files()
 
 
+@pytest.mark.docker
 def test_a_huge_file_is_read_only_up_to_the_limit(sandbox: Sandbox) -> None:
     assert sandbox.exec("truncate -s 1G big.bin && printf 'head' > big.txt && "
                         "truncate -s 1G big.txt").ok
@@ -140,6 +145,7 @@ def test_a_huge_file_is_read_only_up_to_the_limit(sandbox: Sandbox) -> None:
         sandbox.edit_file("big.txt", "head", "tail")
 
 
+@pytest.mark.docker
 def test_symlinks_resolve_inside_the_workspace_only(sandbox: Sandbox) -> None:
     made = sandbox.exec("ln -s /etc/passwd passwd && ln -s ../../../../etc etc && "
                         "ln -s /workspace/src abs-src && ln -s src rel-src && "
@@ -159,6 +165,7 @@ def test_symlinks_resolve_inside_the_workspace_only(sandbox: Sandbox) -> None:
     assert not sandbox.exists("loop/x")
 
 
+@pytest.mark.docker
 def test_written_files_and_directories_belong_to_the_container_user(sandbox: Sandbox) -> None:
     sandbox.write_file("deep/new/dir/file.txt", "x\n")
     owners = sandbox.exec("stat -c %u deep deep/new deep/new/dir deep/new/dir/file.txt")

@@ -17,6 +17,8 @@ from harness.testing.loopback import LoopbackServer, Reply
 from harness.vendors.egress import PLACEHOLDER_KEY, anthropic_tap
 from harness.vendors.types import EgressRoute
 
+pytestmark = pytest.mark.docker  # every test here needs the engine
+
 Open = Callable[..., Sandbox]
 KEY = "sk-ant-egress-test-" + "9" * 24
 # A client inside the container: METHOD PATH [TIMEOUT]; prints the status and the body.

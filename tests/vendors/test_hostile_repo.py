@@ -26,6 +26,8 @@ from harness.vendors.types import Message, ModelRequest, ModelResponse
 from tests.sandbox.conftest import make_repo
 from tests.vendors.cli_fixtures import CLI_CFG, ROOT, cli_image, docker_client  # noqa: F401
 
+pytestmark = pytest.mark.docker  # every test here needs the engine
+
 KEYS = {"ANTHROPIC_API_KEY": "sk-ant-hostile-" + "k" * 24,
         "GEMINI_API_KEY": "AIzaHostile" + "k" * 24}
 DUMP = "cat /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n' > /workspace/{name}; true"
