@@ -14,6 +14,8 @@ from harness.testing.anthropic_server import AnthropicHandler, conversation
 from harness.testing.loopback import LoopbackServer, Recorded
 from tests.pipeline.conftest import FIXED, MANIFEST, Outcome, sandbox_section
 
+pytestmark = pytest.mark.docker  # every test here needs the engine
+
 KEY = "sk-ant-api03-" + "maps" * 10
 EPHEMERAL = {"type": "ephemeral"}
 BAD_MANIFEST = {"summary": "fix", "sub_tickets": [{
