@@ -23,7 +23,6 @@ from harness.errors import SandboxError
 from harness.sandbox.base import WORKDIR, ExecResult, Sandbox, SearchHit
 from harness.sandbox.egress import (
     CONTROL_DIR,
-    EGRESS_PORT,
     SOCKET,
     Session,
     make_control_dir,
@@ -33,6 +32,7 @@ from harness.sandbox.egress import (
 from harness.sandbox.files import WorkspaceFiles
 from harness.sandbox.resources import bundled
 from harness.sandbox.workspace import Workspace, remove_workspace
+from harness.vendors.egress import EGRESS_PORT
 from harness.vendors.types import EgressRoute
 
 SUPERVISOR = "/opt/harness/hx_exec.py"

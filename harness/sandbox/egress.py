@@ -2,11 +2,12 @@
 
 The container has no network. Its control directory (host side: a private temporary
 directory; container side: ``CONTROL_DIR``, mounted read-only) holds a Unix socket that exists
-only for the length of a session; the exec supervisor relays ``127.0.0.1:EGRESS_PORT`` inside the
-container to it. On the host, this module answers on that socket as an HTTP/1.1 proxy for one
-``EgressRoute``: it forwards only the calls the route allows, only to the route's upstream, drops
-whatever credential the CLI sent (a placeholder) and sets the real one, and meters each exchange
-from the vendor's response as it streams back. The real key never enters the container.
+only for the length of a session; the exec supervisor relays ``127.0.0.1:EGRESS_PORT`` inside
+the container to it. On the host, this module answers on that socket as an HTTP/1.1 proxy for
+one ``EgressRoute``: it forwards only the calls the route allows, only to the route's upstream,
+drops whatever credential the CLI sent (a placeholder) and sets the real one, and meters each
+exchange from the vendor's response as it streams back. The real key never enters the
+container. The stage's other named endpoints (MCP servers by URL) pass through as they are.
 """
 
 from __future__ import annotations
@@ -27,11 +28,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from harness.vendors.types import EgressRoute, Exchange, UsageTap
+from harness.vendors.egress import PROXY_URL
+from harness.vendors.types import EgressRoute, Exchange, Usage, UsageTap
 
 CONTROL_DIR = "/run/harness"  # where the control directory appears in the container
 SOCKET = "egress.sock"
-EGRESS_PORT = 7181  # the proxy's port on the container's own loopback
 BODY_LIMIT = 32 << 20  # bytes of one request body
 UPSTREAM_TIMEOUT = 600.0  # seconds without a byte from the upstream before giving up
 _HOP = frozenset({"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te",
@@ -69,7 +70,7 @@ class Session:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{EGRESS_PORT}"
+        return PROXY_URL
 
     def publish(self, name: str, text: str) -> str:
         path = self.control_dir / name
@@ -106,6 +107,16 @@ class Session:
             self._closed = True
         for path in self._published:
             path.unlink(missing_ok=True)
+
+
+class _Unmetered:
+    """The tap of a named endpoint that is no model call."""
+
+    def feed(self, chunk: bytes) -> None:
+        return
+
+    def result(self, complete: bool) -> tuple[str | None, Usage, bool]:
+        return None, Usage(), False
 
 
 def _exchange(p: _Pending, complete: bool) -> Exchange:
@@ -156,6 +167,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _forward(self) -> None:
         session, route = self.server.session, self.server.session.route
         url = urlsplit(self.path)
+        endpoint = route.endpoint(url.path)
+        if endpoint is not None:
+            self._pass(*endpoint, url.query)
+            return
         if not route.allows(self.command, url.path):
             self._refuse(403, f"the harness egress proxy forwards only {route.vendor}'s API "
                          f"calls; {self.command} {url.path} is not one of them")
@@ -166,10 +181,20 @@ class _Handler(BaseHTTPRequestHandler):
         pending = _Pending(self.command, url.path, route.tap(url.path, body))
         key = session.begin(pending)
         complete = False
+        target = url.path + (f"?{query}" if (query := _query(url.query)) else "")
         try:
-            complete = self._relay(route, url.path, _query(url.query), body, pending)
+            complete = self._relay(route.upstream, target, body, self._headers(route), pending)
         finally:
             session.finish(key, complete=complete)
+
+    def _pass(self, upstream: str, path: str, query: str) -> None:
+        """A named endpoint of the stage (an MCP server by URL): forwarded as it is."""
+        body = self._body()
+        if body is None:
+            return
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
+        target = path + (f"?{query}" if query else "")
+        self._relay(upstream, target, body, headers, _Pending(self.command, path, _Unmetered()))
 
     def _body(self) -> bytes | None:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -193,14 +218,13 @@ class _Handler(BaseHTTPRequestHandler):
             data += self.rfile.read(size)
             self.rfile.readline()
 
-    def _relay(self, route: EgressRoute, path: str, query: str, body: bytes,
+    def _relay(self, base: str, target: str, body: bytes, headers: dict[str, str],
                pending: _Pending) -> bool:
         """Forward one request and stream the answer back; whether it was read to its end."""
         try:
-            target = path + (f"?{query}" if query else "")
-            upstream, response = _send(route, self.command, target, body, self._headers(route))
+            upstream, response = _send(base, self.command, target, body, headers)
         except (OSError, http.client.HTTPException) as exc:
-            self._refuse(502, f"the harness egress proxy could not reach {route.upstream}: {exc}")
+            self._refuse(502, f"the harness egress proxy could not reach {base}: {exc}")
             return False
         pending.upstream = upstream.sock
         try:
@@ -249,9 +273,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
 
 
-def _send(route: EgressRoute, method: str, target: str, body: bytes,
+def _send(upstream: str, method: str, target: str, body: bytes,
           headers: dict[str, str]) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
-    base = urlsplit(route.upstream)
+    base = urlsplit(upstream)
     conn: http.client.HTTPConnection
     if base.scheme == "https":
         conn = http.client.HTTPSConnection(base.netloc, timeout=UPSTREAM_TIMEOUT,

@@ -93,21 +93,14 @@ class _Rules:
         return Rung(vendor, model, options if isinstance(options, dict) else {})
 
     def sandboxed(self, path: Path, vendor: Vendor) -> None:
-        """A CLI runs in the container, whose only way out is the egress proxy to its API."""
+        """A CLI runs in the container, whose only way out is the egress proxy (to its API and
+        the stage's MCP servers given by URL)."""
         sandbox = self.doc.data.get("sandbox")
         network = sandbox.get("network") if isinstance(sandbox, dict) else None
         if network == "none":
             self.error((*path, "vendor"), f"{vendor.name} runs in the container and reaches its "
                        "API through the egress proxy, which sandbox.network: none forbids",
                        "set sandbox.network: cli-only (the default), or use an SDK vendor")
-        stage = self.doc.data.get(str(path[0]))
-        servers = stage.get("mcp_servers") if isinstance(stage, dict) else None
-        for i, server in enumerate(servers if isinstance(servers, list) else []):
-            if isinstance(server, dict) and server.get("url") and network != "always":
-                self.error((str(path[0]), "mcp_servers", i, "url"), f"{vendor.name} runs in the "
-                           "container, which has no network: it cannot reach an MCP server by "
-                           "URL", "give a stdio `command` (it runs in the container), or use "
-                           "an SDK vendor for this stage")
 
     def vendor(self, path: Path, name: object) -> Vendor | None:
         if not isinstance(name, str):

@@ -89,7 +89,7 @@ class ClaudeCliVendor(Vendor):
         options = settings.options
         assert isinstance(options, ClaudeCliOptions)
         key = common.api_key(self.name, settings.api_key_env)  # before anything runs
-        route = claude_route(settings.api_key_env, key,
+        route = claude_route(request, key,
                              settings.base_url or os.environ.get("ANTHROPIC_BASE_URL"),
                              self.name)
         started = time.monotonic()

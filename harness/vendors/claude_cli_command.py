@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from harness.errors import VendorError
 from harness.vendors import cli_session
-from harness.vendors.cli_mcp import claude_mcp_config
+from harness.vendors.cli_mcp import claude_mcp_config, mcp_passthrough
 from harness.vendors.egress import PLACEHOLDER_KEY, anthropic_tap
 from harness.vendors.types import EgressRoute, ModelRequest
 
@@ -94,15 +94,18 @@ def claude_argv(request: ModelRequest, options: ClaudeCliOptions, session: Sessi
     return [*argv, "--mcp-config", config, "--strict-mcp-config"]
 
 
-def claude_route(key_env: str, key: str, upstream: str | None, vendor: str) -> EgressRoute:
+def claude_route(request: ModelRequest, key: str, upstream: str | None,
+                 vendor: str) -> EgressRoute:
     """What the egress proxy forwards for a session: the Messages API at the stage's endpoint,
-    with the real credential set on the host."""
+    with the real credential set on the host, and the stage's MCP servers given by URL."""
+    key_env = request.settings.api_key_env
     bearer = key_env in BEARER_VARS
     return EgressRoute(
         vendor, upstream or ANTHROPIC_API_URL,
         {"Authorization": f"Bearer {key}"} if bearer else {"x-api-key": key}, API_CALLS,
         anthropic_tap,
-        append={"anthropic-beta": OAUTH_BETA} if key_env == "CLAUDE_CODE_OAUTH_TOKEN" else {})
+        append={"anthropic-beta": OAUTH_BETA} if key_env == "CLAUDE_CODE_OAUTH_TOKEN" else {},
+        passthrough=mcp_passthrough(request.mcp_servers))
 
 
 def claude_env(request: ModelRequest, session: Session, base_url: str) -> dict[str, str]:

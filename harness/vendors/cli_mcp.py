@@ -3,7 +3,9 @@ settings.json ``mcpServers``. The CLIs run in the container, so stdio commands r
 
 No env value is ever in that form: each becomes a reference (``${HARNESS_MCP_0_1}``) that the
 CLI resolves from its own environment, and ``mcp_env`` gives the values for the CLI's exec only
-(never argv, never a file).
+(never argv, never a file). A server given by URL is reached through the egress proxy (the
+container has no network): the CLI is given the proxy's path for it, and ``mcp_passthrough`` is
+what the proxy forwards there.
 """
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ from typing import Any
 from harness.config import secrets
 from harness.config.schema import McpServerConfig
 from harness.vendors.common import remember_secret
+from harness.vendors.egress import MCP_PREFIX, PROXY_URL
 
 
 def claude_mcp_config(servers: Sequence[McpServerConfig]) -> dict[str, Any]:
     entries: dict[str, Any] = {}
     for n, s in enumerate(servers):
         if s.url:
-            entries[s.name] = {"type": "http", "url": s.url}
+            entries[s.name] = {"type": "http", "url": proxied(s)}
         else:
             command, *args = s.command or []
             entries[s.name] = {"type": "stdio", "command": command, "args": args,
@@ -33,7 +36,7 @@ def gemini_mcp_servers(servers: Sequence[McpServerConfig]) -> dict[str, Any]:
     entries: dict[str, Any] = {}
     for n, s in enumerate(servers):
         if s.url:
-            entries[s.name] = {"httpUrl": s.url}
+            entries[s.name] = {"httpUrl": proxied(s)}
         else:
             command, *args = s.command or []
             entry: dict[str, Any] = {"command": command, "args": args,
@@ -42,6 +45,16 @@ def gemini_mcp_servers(servers: Sequence[McpServerConfig]) -> dict[str, Any]:
                 entry["cwd"] = s.cwd
             entries[s.name] = entry
     return entries
+
+
+def proxied(server: McpServerConfig) -> str:
+    """Where the CLI in the container reaches a server given by URL: the egress proxy."""
+    return PROXY_URL + MCP_PREFIX + server.name
+
+
+def mcp_passthrough(servers: Sequence[McpServerConfig]) -> dict[str, str]:
+    """The proxy's path prefix for each server given by URL, and that URL."""
+    return {MCP_PREFIX + s.name: s.url for s in servers if s.url}
 
 
 def mcp_env(servers: Sequence[McpServerConfig],

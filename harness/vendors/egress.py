@@ -23,6 +23,10 @@ from harness.vendors.types import CallSettings, Exchange, Usage, UsageTap
 # What a CLI in the container is given instead of a key: the proxy drops it and sets the real
 # credential on the way out, so a process that reads the CLI's environment learns nothing.
 PLACEHOLDER_KEY = "harness-egress-placeholder-not-a-key"
+# Where the egress proxy answers inside the container (its own loopback, relayed to the host).
+EGRESS_PORT = 7181
+PROXY_URL = f"http://127.0.0.1:{EGRESS_PORT}"
+MCP_PREFIX = "/mcp/"  # + a server's name: the proxy's path to that MCP server
 CHARS_PER_TOKEN = 4  # for estimating the output of a cut stream
 BODY_PARSE_LIMIT = 16 << 20  # bytes of a non-streamed body kept for reading its usage
 

@@ -109,7 +109,7 @@ class GeminiCliVendor(Vendor):
         names = tuple(dict.fromkeys((s.api_key_env, "GEMINI_API_KEY", "GOOGLE_API_KEY")))
         key = common.api_key(self.name, names[0], *names[1:])
         reader = Reader(self.name, key, next(n for n in names if os.environ.get(n) == key))
-        route = gemini_route(key, s.base_url or os.environ.get("GOOGLE_GEMINI_BASE_URL"),
+        route = gemini_route(request, key, s.base_url or os.environ.get("GOOGLE_GEMINI_BASE_URL"),
                              self.name)
         exchanges: list[Exchange] = []
         try:

@@ -30,7 +30,7 @@ from typing import Any
 
 from harness.errors import VendorError
 from harness.vendors import cli_session
-from harness.vendors.cli_mcp import gemini_mcp_servers
+from harness.vendors.cli_mcp import gemini_mcp_servers, mcp_passthrough
 from harness.vendors.egress import PLACEHOLDER_KEY, gemini_tap
 from harness.vendors.types import EgressRoute, ModelRequest
 
@@ -196,11 +196,13 @@ def gemini_command(request: ModelRequest, session: Session) -> list[str]:
     return ["sh", "-c", script, "sh", *argv]
 
 
-def gemini_route(key: str, upstream: str | None, vendor: str) -> EgressRoute:
+def gemini_route(request: ModelRequest, key: str, upstream: str | None,
+                 vendor: str) -> EgressRoute:
     """What the egress proxy forwards for a session: the Gemini API's model calls at the
-    stage's endpoint, with the real key set on the host."""
+    stage's endpoint, with the real key set on the host, and the stage's MCP servers given by
+    URL."""
     return EgressRoute(vendor, upstream or GEMINI_API_URL, {"x-goog-api-key": key},
-                       API_CALLS, gemini_tap)
+                       API_CALLS, gemini_tap, passthrough=mcp_passthrough(request.mcp_servers))
 
 
 def gemini_env(session: Session, base_url: str, system_settings: str) -> dict[str, str]:

@@ -158,9 +158,19 @@ class EgressRoute:
     strip: frozenset[str] = frozenset({"authorization", "x-api-key", "x-goog-api-key"})
     # Values added to a comma-separated request header (a beta flag the credential needs).
     append: Mapping[str, str] = field(default_factory=dict)
+    # The stage's other named endpoints (its MCP servers by URL): path prefix in the proxy ->
+    # upstream URL. Forwarded as they are (any method, no credential added), not metered.
+    passthrough: Mapping[str, str] = field(default_factory=dict)
 
     def allows(self, method: str, path: str) -> bool:
         return any(method == m and re.fullmatch(p, path) for m, p in self.allow)
+
+    def endpoint(self, path: str) -> tuple[str, str] | None:
+        """The upstream and the path there, for a path under a passthrough prefix."""
+        for prefix, upstream in self.passthrough.items():
+            if path == prefix or path.startswith(prefix + "/"):
+                return upstream, path[len(prefix):]
+        return None
 
 
 @dataclass(frozen=True)

@@ -285,13 +285,3 @@ def test_a_cli_stage_needs_the_egress_proxy(refusal: Refuse) -> None:
         "stages.yaml:6:11: coder.vendor: claude-cli runs in the container and reaches its API "
         "through the egress proxy, which sandbox.network: none forbids — set sandbox.network: "
         "cli-only (the default), or use an SDK vendor"]
-
-
-def test_a_cli_stage_cannot_reach_an_mcp_server_by_url(refusal: Refuse) -> None:
-    text = MINIMAL.replace("vendor: anthropic\n  model: sonnet", "vendor: gemini-cli\n  model: "
-                           "gemini-pro") + ("  mcp_servers:\n    - name: docs\n"
-                                            "      url: http://127.0.0.1:9/mcp\n")
-    got = errors(refusal(text))
-    assert len(got) == 1
-    assert got[0].startswith("stages.yaml:11:12: coder.mcp_servers[0].url: gemini-cli runs in "
-                             "the container, which has no network")

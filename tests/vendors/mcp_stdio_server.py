@@ -16,28 +16,33 @@ READ_ENV = {"name": "read_env", "description": "A variable of this server's envi
 SYMBOLS = {"greet": "src/greet.js"}
 
 
-def send(message_id: object, result: dict[str, object]) -> None:
-    sys.stdout.write(json.dumps({"jsonrpc": "2.0", "id": message_id, "result": result}) + "\n")
-    sys.stdout.flush()
+def answer(msg: dict[str, object]) -> dict[str, object] | None:
+    """The JSON-RPC result for a request (None for a notification)."""
+    method, params = msg.get("method"), msg.get("params") or {}
+    assert isinstance(params, dict)
+    if msg.get("id") is None:
+        return None
+    if method == "initialize":
+        return {"protocolVersion": params["protocolVersion"], "capabilities": {"tools": {}},
+                "serverInfo": {"name": "symbols", "version": "1"}}
+    if method == "tools/list":
+        return {"tools": [TOOL, READ_ENV]}
+    if method == "tools/call":
+        name = params["arguments"]["name"]
+        text = (os.environ.get(name, "unset") if params["name"] == "read_env"
+                else SYMBOLS.get(name, "unknown"))
+        return {"content": [{"type": "text", "text": text}]}
+    return {}  # ping and anything else: an empty result
 
 
 def main() -> None:
     for line in sys.stdin:
         msg = json.loads(line)
-        method, message_id = msg.get("method"), msg.get("id")
-        if method == "initialize":
-            send(message_id, {"protocolVersion": msg["params"]["protocolVersion"],
-                              "capabilities": {"tools": {}},
-                              "serverInfo": {"name": "symbols", "version": "1"}})
-        elif method == "tools/list":
-            send(message_id, {"tools": [TOOL, READ_ENV]})
-        elif method == "tools/call":
-            name = msg["params"]["arguments"]["name"]
-            answer = (os.environ.get(name, "unset") if msg["params"]["name"] == "read_env"
-                      else SYMBOLS.get(name, "unknown"))
-            send(message_id, {"content": [{"type": "text", "text": answer}]})
-        elif message_id is not None:  # ping and anything else: an empty result
-            send(message_id, {})
+        result = answer(msg)
+        if result is not None:
+            sys.stdout.write(json.dumps({"jsonrpc": "2.0", "id": msg["id"], "result": result})
+                             + "\n")
+            sys.stdout.flush()
 
 
 if __name__ == "__main__":

@@ -445,6 +445,26 @@ def test_never_on_the_host(server: LoopbackServer, plan: RunPlan) -> None:
 
 
 
+def test_an_mcp_server_by_url_is_reached_through_the_proxy(server: LoopbackServer, plan: RunPlan,
+                                                          sandbox: DockerSandbox) -> None:
+    """The container has no network: a stage's MCP server given by URL (here on the host's
+    loopback) is reached through the egress proxy, which forwards it as it is."""
+    from harness.config.schema import McpServerConfig  # noqa: PLC0415
+    from tests.vendors.mcp_http_server import McpHttpHandler  # noqa: PLC0415
+
+    with LoopbackServer(McpHttpHandler) as mcp:
+        docs = McpServerConfig(name="docs", url=f"{mcp.url}/mcp")
+        server.queue(tool_use("mcp__docs__lookup_symbol", {"name": "greet"}),
+                     text("greet lives in src/greet.js"))
+        answer = ask(coder(plan), sandbox, mcp_servers=(docs,))
+        assert answer.text == "greet lives in src/greet.js"
+        calls = [r.body.get("method") for r in mcp.posts() if isinstance(r.body, dict)]
+        assert {"initialize", "tools/call"} <= set(calls)
+        assert {r.path for r in mcp.requests} == {"/mcp"}
+    (result,) = tool_results(bodies(server)[1])
+    assert "src/greet.js" in json.dumps(result["content"])
+
+
 def test_the_stage_mcp_servers_reach_the_cli(server: LoopbackServer, plan: RunPlan,
                                              sandbox: DockerSandbox) -> None:
     from harness.config.schema import McpServerConfig  # noqa: PLC0415

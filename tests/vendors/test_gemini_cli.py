@@ -439,3 +439,22 @@ def test_the_stage_mcp_servers_reach_the_cli(srv: LoopbackServer, sandbox: Docke
     assert "mcp_symbols_lookup_symbol" in {d["name"] for d in function_declarations(ask.body)}
     ((_, result),) = parts_of(answer.body, "functionResponse")
     assert "src/greet.js" in json.dumps(result)
+
+
+def test_an_mcp_server_by_url_is_reached_through_the_proxy(
+        srv: LoopbackServer, sandbox: DockerSandbox,
+        attempts: dict[str, tuple[Attempt, ...]]) -> None:
+    from harness.config.schema import McpServerConfig  # noqa: PLC0415
+    from tests.vendors.mcp_http_server import McpHttpHandler  # noqa: PLC0415
+
+    with LoopbackServer(McpHttpHandler) as mcp:
+        docs = McpServerConfig(name="docs", url=f"{mcp.url}/mcp")
+        srv.queue(Reply("function_call", {"calls": [{"name": "mcp_docs_lookup_symbol",
+                                                     "args": {"name": "greet"}}]}),
+                  Reply("text", {"text": "greet lives in src/greet.js"}))
+        got = call(attempts["coder"][0], sandbox, mcp_servers=(docs,))
+        assert got.text == "greet lives in src/greet.js"
+        assert "tools/call" in {r.body.get("method") for r in mcp.posts()
+                                if isinstance(r.body, dict)}
+    ((_, result),) = parts_of(posts(srv)[1].body, "functionResponse")
+    assert "src/greet.js" in json.dumps(result)
