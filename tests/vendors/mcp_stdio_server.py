@@ -3,6 +3,8 @@ SDK): ``lookup_symbol``, and ``read_env`` (a variable of the server's environmen
 tests see that a secret given by reference reached it). The CLI vendor tests copy it into the
 workspace."""
 
+from __future__ import annotations
+
 import json
 import os
 import sys
