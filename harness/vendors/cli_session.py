@@ -13,10 +13,14 @@ from harness.vendors.types import Message
 # The whole exec request travels as one argv string (at most 128 KiB on Linux), so a large
 # prompt is written to the container in several execs of about this many base64 characters.
 STAGE_BUDGET = 96_000
-# Makes the session's directories and appends base64 chunks to files: argv is DIR, SUBDIRS
-# (comma-separated), then PATH B64 pairs.
+# Removes earlier sessions' directories (every process they started is gone: an exec ends by
+# killing them), makes this session's, and appends base64 chunks to files: argv is DIR, SUBDIRS
+# (comma-separated), then PATH B64 pairs. A session directory is named PREFIX-<token>.
 STAGE_SOURCE = """\
-import base64, os, sys
+import base64, glob, os, shutil, sys
+for old in glob.glob(sys.argv[1].rsplit("-", 1)[0] + "-*"):
+    if old != sys.argv[1]:
+        shutil.rmtree(old, ignore_errors=True)
 for sub in sys.argv[2].split(","):
     os.makedirs(os.path.join(sys.argv[1], sub), mode=0o700, exist_ok=True)
 for path, data in zip(sys.argv[3::2], sys.argv[4::2]):
@@ -27,8 +31,9 @@ for path, data in zip(sys.argv[3::2], sys.argv[4::2]):
 
 def stage_commands(directory: str, subdirs: tuple[str, ...],
                    files: Mapping[str, str]) -> Iterator[list[str]]:
-    """The execs that create ``directory`` (and ``subdirs``) and write ``files`` (path -> text)
-    into it. Always at least one, so the directories exist even for an empty prompt."""
+    """The execs that create ``directory`` (``<prefix>-<token>``, and ``subdirs``; earlier
+    sessions' directories of that prefix go) and write ``files`` (path -> text) into it. Always
+    at least one, so the directories exist even for an empty prompt."""
     head = ["python3", "-I", "-c", STAGE_SOURCE, directory, ",".join(("", *subdirs))]
     pieces: list[str] = []
     size = 0

@@ -37,7 +37,6 @@ from harness.vendors.gemini_cli_session import (
     gemini_env,
     gemini_route,
     stage_commands,
-    sweep_command,
 )
 from harness.vendors.google_sdk import ThinkingLevel, gemini_control, gemini_option_problems
 from harness.vendors.types import EgressLink, EgressRoute, Exchange, ModelResponse
@@ -52,7 +51,7 @@ _SETTING = "settings.json thinkingConfig."
 SUBSTITUTED = {"gemini-3.5-flash": "gemini-3.8-flash", "gemini-3-flash": "gemini-3.8-flash",
                "gemini-3.1-flash-lite": "gemini-3.5-flash-lite",
                "gemini-3-pro-preview": "gemini-3.1-pro-preview"}
-HOUSEKEEPING_S = 30.0  # time limit of the execs that stage and sweep a session's files
+HOUSEKEEPING_S = 30.0  # time limit of the execs that stage a session's files
 
 
 class GeminiCliOptions(VendorOptions):
@@ -126,32 +125,30 @@ class GeminiCliVendor(Vendor):
     def _session(self, request: ModelRequest, runner: CommandRunner, route: EgressRoute,
                  reader: Reader, exchanges: list[Exchange]) -> CliAnswer:
         """Stage the session's files, run the CLI through the egress proxy until the
-        deadline, sweep. ``exchanges`` receives what the proxy forwarded."""
+        deadline. ``exchanges`` receives what the proxy forwarded."""
         if request.remaining() < common.MIN_ATTEMPT_SECONDS:
             raise reader.error(VendorTimeoutError, "the deadline passed before the CLI started")
         session = Session.new()
         settings = cli_settings(request, self.name, chat_attempts(request.remaining()))
         files = session.files(settings, system_file(request.system), prompt_text(request))
+        for command in stage_commands(session, files):
+            staged = runner.exec(command, timeout=HOUSEKEEPING_S)
+            if not staged.ok:
+                raise reader.error(VendorError, "could not write the session's files: "
+                                   + staged.summary() + " " + staged.stderr[-500:])
+        seconds = request.remaining()
+        link: EgressLink | None = None
         try:
-            for command in stage_commands(session, files):
-                staged = runner.exec(command, timeout=HOUSEKEEPING_S)
-                if not staged.ok:
-                    raise reader.error(VendorError, "could not write the session's files: "
-                                       + staged.summary() + " " + staged.stderr[-500:])
-            seconds = request.remaining()
-            link: EgressLink | None = None
-            try:
-                with runner.egress(route) as link:
-                    system = link.publish(f"gemini-{session.token[:12]}.json",
-                                          json.dumps(settings))
-                    result = runner.exec(gemini_command(request, session), timeout=seconds,
-                                         env=gemini_env(session, link.base_url, system)
-                                         | mcp_env(request.mcp_servers))
-            finally:  # read once the session is closed: the exchanges it cut count too
-                if link is not None:
-                    exchanges.extend(link.exchanges())
-        finally:
-            runner.exec(sweep_command(session), timeout=HOUSEKEEPING_S)
+            # The exec's end kills every process the session started; its files go when the
+            # next session is staged (they hold no secret).
+            with runner.egress(route) as link:
+                system = link.publish(f"gemini-{session.token[:12]}.json", json.dumps(settings))
+                result = runner.exec(gemini_command(request, session), timeout=seconds,
+                                     env=gemini_env(session, link.base_url, system)
+                                     | mcp_env(request.mcp_servers))
+        finally:  # read once the session is closed: the exchanges it cut count too
+            if link is not None:
+                exchanges.extend(link.exchanges())
         return reader.answer(result, seconds)
 
 

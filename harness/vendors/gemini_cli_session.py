@@ -1,6 +1,7 @@
 """What the gemini-cli vendor runs in the container for one call: a private directory holding
-the session's HOME (settings.json, GEMINI.md) and prompt, the ``gemini`` command line and its
-environment, and the sweep that removes the directory and every process the session started.
+the session's HOME (settings.json, GEMINI.md) and prompt, and the ``gemini`` command line and its
+environment. Nothing the session starts outlives its exec (the exec supervisor kills every other
+process when it ends); its directory goes when the next session is staged.
 
 Facts about the pinned CLI (@google/gemini-cli 0.61.0) this relies on, read from its bundle:
 
@@ -16,7 +17,7 @@ Facts about the pinned CLI (@google/gemini-cli 0.61.0) this relies on, read from
   not retried. A model in the CLI's own fallback chain (gemini-3-flash-preview) gets up to 10
   tries whatever ``maxAttempts`` says: for it, only the deadline ends a fault that persists.
 * ``security.environmentVariableRedaction`` keeps ``*KEY*`` variables out of the commands the
-  agent runs; ``GEMINI_CLI_*`` variables always pass, which is how the sweep marker reaches them.
+  agent runs (the key is a placeholder anyway: the egress proxy holds the real one).
 """
 
 from __future__ import annotations
@@ -36,21 +37,6 @@ from harness.vendors.types import EgressRoute, ModelRequest
 
 # Under /tmp and never /workspace: /workspace is the host's run directory.
 SESSION_ROOT = "/tmp/harness-gemini"
-MARKER_VAR = "GEMINI_CLI_HARNESS_SESSION"
-# Kills what the session left (the agent's commands lead their own process groups, out of reach
-# of the exec's group kill), then removes the session's files.
-SWEEP_SOURCE = """\
-import os, shutil, signal, sys
-needle = sys.argv[1].encode()
-for pid in filter(str.isdigit, os.listdir("/proc")):
-    try:
-        with open("/proc/%s/environ" % pid, "rb") as f:
-            if needle in f.read() and int(pid) != os.getpid():
-                os.kill(int(pid), signal.SIGKILL)
-    except OSError:
-        continue
-shutil.rmtree(sys.argv[2], ignore_errors=True)
-"""
 GEMINI_API_URL = "https://generativelanguage.googleapis.com"  # the SDK's own default
 _MODEL_CALL = r"/v1(beta|alpha)?/models/[^/:]+:(streamGenerateContent|generateContent|countTokens)"
 API_CALLS = (("POST", _MODEL_CALL), ("GET", r"/v1(beta|alpha)?/models(/[^/:]+)?"))
@@ -73,11 +59,6 @@ class Session:
     def new(cls) -> Session:
         token = uuid.uuid4().hex
         return cls(f"{SESSION_ROOT}-{token[:12]}", token)
-
-    @property
-    def marker(self) -> str:
-        """What every process of the session has in its environment."""
-        return f"{MARKER_VAR}={self.token}"
 
     @property
     def home(self) -> str:
@@ -216,10 +197,5 @@ def gemini_env(session: Session, base_url: str, system_settings: str) -> dict[st
         "GEMINI_CLI_TRUST_WORKSPACE": "true",
         "GEMINI_CLI_NO_RELAUNCH": "true",
         "NO_COLOR": "1",
-        MARKER_VAR: session.token,
         "GOOGLE_GEMINI_BASE_URL": base_url,
     }
-
-
-def sweep_command(session: Session) -> list[str]:
-    return ["python3", "-I", "-c", SWEEP_SOURCE, session.marker, session.dir]

@@ -393,7 +393,7 @@ def test_the_key_never_lands_in_the_run_directory(
     assert call(attempts["coder"][0], sandbox).text == "done"
     run_dir = sandbox.workspace.path.parent
     dumped = (sandbox.workspace.path / "env.txt").read_text()
-    assert "GEMINI_CLI_HARNESS_SESSION=" in dumped
+    assert "GOOGLE_GEMINI_BASE_URL=http://127.0.0.1:7181" in dumped  # the egress proxy
     assert KEY not in dumped
     files = [p for p in run_dir.rglob("*") if p.is_file()]
     assert len(files) > 3
