@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from harness.runs.report_run import run_report
+from harness.report.run import run_report
 from harness.testing.anthropic_server import AnthropicHandler, conversation
 from harness.testing.gemini_server import GeminiHandler
 from harness.testing.loopback import LoopbackServer, Recorded, Reply

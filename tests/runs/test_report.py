@@ -22,11 +22,11 @@ from click.testing import CliRunner
 
 from harness.cli import main
 from harness.pipeline.cost import estimate
+from harness.report.estimate import run_estimate
+from harness.report.make import make_report, resolve
+from harness.report.markdown import run_markdown
+from harness.report.model import link_base
 from harness.runs.execute import RunRequest, RunResult, execute
-from harness.runs.report import make_report, resolve
-from harness.runs.report_estimate import run_estimate
-from harness.runs.report_md import run_markdown
-from harness.runs.report_model import link_base
 from harness.sandbox.engine import connect
 from harness.stages import load_plan
 from harness.vendors.scripted import Reply

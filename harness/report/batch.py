@@ -11,9 +11,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from harness.runs.history import read_run
-from harness.runs.record import RUN_JSON, RUNNING
-from harness.runs.report_model import (
+from harness.report.model import (
     REPORT_HTML,
     BatchReport,
     BatchRow,
@@ -23,7 +21,9 @@ from harness.runs.report_model import (
     plural,
     stage_order,
 )
-from harness.runs.report_run import run_report
+from harness.report.run import run_report
+from harness.runs.history import read_run
+from harness.runs.record import RUN_JSON, RUNNING
 
 RESULTS = "results.jsonl"
 

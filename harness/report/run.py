@@ -11,10 +11,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from harness.runs import cache_share
-from harness.runs.record import RUN_JSON
-from harness.runs.report_estimate import run_estimate
-from harness.runs.report_model import (
+from harness.report.estimate import run_estimate
+from harness.report.model import (
     FAILURE_PATH,
     SUCCESS,
     AttemptRow,
@@ -30,6 +28,8 @@ from harness.runs.report_model import (
     read_json_object,
     stage_order,
 )
+from harness.runs import cache_share
+from harness.runs.record import RUN_JSON
 from harness.sandbox.lease import is_alive
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from html import escape as _html_escape
 
-from harness.runs.report_model import BatchReport, RunReport, StageMoney, plural, usd
-from harness.runs.report_sections import (
+from harness.report.model import BatchReport, RunReport, StageMoney, plural, usd
+from harness.report.sections import (
     Cell,
     Link,
     Section,

@@ -16,7 +16,7 @@ from typing import Any
 
 from harness.errors import ConfigError
 from harness.pipeline.cost import PATHS, CostReport, estimate
-from harness.runs.report_model import Estimate, StageEstimate
+from harness.report.model import Estimate, StageEstimate
 from harness.stages import RunPlan, load_plan
 
 RECORDED = "the run's recorded config (run.json `config`)"

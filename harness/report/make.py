@@ -1,9 +1,9 @@
 """``harness report``: what a run (or a batch of runs) did and where its money went, read from
 run directories alone (docs/reports.md).
 
-The data is built once (``report_run``, ``report_batch``) as JSON-shaped dicts; ``--json``
-prints it, and report.md / report.html are rendered from it (``report_md``, ``report_html``)
-through the same sections the terminal shows (``report_sections``).
+The data is built once (``run``, ``batch``) as JSON-shaped dicts; ``--json`` prints it, and
+report.md / report.html are rendered from it (``markdown``, ``html``) through the same sections
+the terminal shows (``sections``).
 """
 
 from __future__ import annotations
@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from harness.runs.record import RUN_JSON
-from harness.runs.report_batch import batch_report, is_batch
-from harness.runs.report_html import batch_html, run_html
-from harness.runs.report_md import batch_markdown, run_markdown
-from harness.runs.report_model import (
+from harness.report.batch import batch_report, is_batch
+from harness.report.html import batch_html, run_html
+from harness.report.markdown import batch_markdown, run_markdown
+from harness.report.model import (
     REPORT_HTML,
     REPORT_MD,
     BatchReport,
@@ -24,7 +23,8 @@ from harness.runs.report_model import (
     RunReport,
     link_base,
 )
-from harness.runs.report_run import run_report
+from harness.report.run import run_report
+from harness.runs.record import RUN_JSON
 from harness.vendors.common import redact
 
 

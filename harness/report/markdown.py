@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from harness.runs.report_model import BatchReport, RunReport
-from harness.runs.report_sections import (
+from harness.report.model import BatchReport, RunReport
+from harness.report.sections import (
     Cell,
     Link,
     Section,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from harness.runs.report_model import (
+from harness.report.model import (
     BatchReport,
     Money,
     RunReport,
