@@ -35,18 +35,18 @@ from harness.runs.batch import (
     BatchSpec,
     BatchState,
     Listener,
-    _row,
     append_result,
+    result_row,
 )
 from harness.runs.history import read_run
-from harness.runs.ray_bundle import pack_bundle
-from harness.runs.ray_ledger import Ledger, Started
-from harness.runs.ray_node import SLOT
-from harness.runs.ray_task import ConfigFiles, Outcome, TicketJob, run_ticket, unpack_run
 from harness.runs.record import RUN_JSON, write_json_atomic
 from harness.runs.tickets import BatchItem
 from harness.sandbox.lease import Lease
 from harness.sandbox.workspace import open_repo, resolve_base
+from harness.scale.bundle import pack_bundle
+from harness.scale.ledger import Ledger, Started
+from harness.scale.node import SLOT
+from harness.scale.task import ConfigFiles, Outcome, TicketJob, run_ticket, unpack_run
 from harness.stages import RunPlan, load_plan
 
 POLL_S = 0.2
@@ -175,7 +175,7 @@ class _Driver:
             try:
                 commit = resolve_base(open_repo(repo), item.ticket.base or "HEAD")
             except WorkspaceError as exc:
-                self._record(_row(item, None, "error", str(exc), 0.0))
+                self._record(result_row(item, None, "error", str(exc), 0.0))
                 continue
             if commit not in bundles:
                 bundles[commit] = ray.put(pack_bundle(repo, commit))

@@ -2,7 +2,7 @@
 
 The task asks the batch's ledger whether it may start, unpacks the base commit's bundle into the
 node's clone (once per commit and node), writes the stages file under the node's work directory
-(once per content), and runs the ticket with the local engine's own code (``batch._run_one``)
+(once per content), and runs the ticket with the local engine's own code (``batch.run_one``)
 against the node's Docker engine, into a scratch runs directory of its own. The finished run
 directory travels back to the driver as a tar in the task's result, and the scratch is deleted.
 
@@ -27,13 +27,13 @@ from typing import Any
 
 import ray
 
-from harness.runs.batch import BatchSpec, _row, _run_one
-from harness.runs.ray_bundle import node_clone
-from harness.runs.ray_ledger import Started
-from harness.runs.ray_node import work_dir
+from harness.runs.batch import BatchSpec, result_row, run_one
 from harness.runs.record import RUN_JSON
 from harness.runs.tickets import BatchItem
 from harness.sandbox.lease import LEASE
+from harness.scale.bundle import node_clone
+from harness.scale.ledger import Started
+from harness.scale.node import work_dir
 
 ANNOUNCE_POLL_S = 0.2
 
@@ -111,9 +111,9 @@ def _run(job: TicketJob, work: Path, runs: Path, bundle: list[Any]) -> dict[str,
         repo = node_clone(work, job.commit, lambda: bytes(ray.get(bundle[0])))
         config = job.config.materialise(work)
     except Exception as exc:  # this ticket cannot run here; the others still can
-        return _row(job.item, None, "error", f"{type(exc).__name__}: {exc}",
+        return result_row(job.item, None, "error", f"{type(exc).__name__}: {exc}",
                     time.monotonic() - started)
-    return _run_one(BatchSpec((), repo, config, runs), BatchItem(job.item.ticket))
+    return run_one(BatchSpec((), repo, config, runs), BatchItem(job.item.ticket))
 
 
 @contextmanager
