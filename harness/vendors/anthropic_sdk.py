@@ -30,25 +30,20 @@ from harness.errors import (
     VendorTimeoutError,
 )
 from harness.vendors import common
-from harness.vendors.base import (
-    NativeControl,
-    OptionProblem,
-    Vendor,
-    VendorOptions,
-    concept,
-    level_problem,
-    pick_level,
-    thinking_budget,
-)
+from harness.vendors.base import Vendor, level_problem, pick_level, thinking_budget
 from harness.vendors.types import (
     CallSettings,
     CommandRunner,
     Message,
     ModelRequest,
     ModelResponse,
+    NativeControl,
+    OptionProblem,
     StopReason,
     ToolCall,
     Usage,
+    VendorOptions,
+    concept,
 )
 
 if TYPE_CHECKING:

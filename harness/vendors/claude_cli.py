@@ -22,7 +22,7 @@ from harness.config.schema import ModelEntry, Tier
 from harness.errors import CliCrashError, VendorError, VendorTimeoutError
 from harness.vendors import common
 from harness.vendors.anthropic_sdk import Effort, anthropic_control, anthropic_option_problems
-from harness.vendors.base import NativeControl, OptionProblem, Vendor, VendorOptions, concept
+from harness.vendors.base import Vendor
 from harness.vendors.claude_cli_command import (
     Session,
     claude_argv,
@@ -35,7 +35,15 @@ from harness.vendors.claude_cli_result import Call, ExecOutcome, outcome_respons
 from harness.vendors.cli_mcp import mcp_env
 from harness.vendors.cli_session import render_transcript
 from harness.vendors.egress import metered
-from harness.vendors.types import CommandRunner, ModelRequest, ModelResponse
+from harness.vendors.types import (
+    CommandRunner,
+    ModelRequest,
+    ModelResponse,
+    NativeControl,
+    OptionProblem,
+    VendorOptions,
+    concept,
+)
 
 # The CLI needs about a second to start; with less than this left there is no point.
 MIN_SESSION_SECONDS = 2.0

@@ -24,7 +24,7 @@ from pydantic import Field
 from harness.config.schema import ModelEntry, Tier
 from harness.errors import VendorError, VendorTimeoutError
 from harness.vendors import common
-from harness.vendors.base import NativeControl, OptionProblem, Vendor, VendorOptions, concept
+from harness.vendors.base import Vendor
 from harness.vendors.cli_mcp import mcp_env
 from harness.vendors.egress import metered
 from harness.vendors.gemini_cli_prompt import json_answer, prompt_text, system_file
@@ -39,7 +39,16 @@ from harness.vendors.gemini_cli_session import (
     stage_commands,
 )
 from harness.vendors.google_sdk import ThinkingLevel, gemini_control, gemini_option_problems
-from harness.vendors.types import EgressLink, EgressRoute, Exchange, ModelResponse
+from harness.vendors.types import (
+    EgressLink,
+    EgressRoute,
+    Exchange,
+    ModelResponse,
+    NativeControl,
+    OptionProblem,
+    VendorOptions,
+    concept,
+)
 
 if TYPE_CHECKING:
     from harness.vendors.types import CommandRunner, ModelRequest

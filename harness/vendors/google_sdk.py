@@ -26,18 +26,19 @@ from harness.errors import (
     VendorError,
 )
 from harness.vendors import common, google_cache
-from harness.vendors.base import (
+from harness.vendors.base import Vendor, level_problem, pick_level, thinking_budget
+from harness.vendors.google_call import Call, tools
+from harness.vendors.types import (
+    ModelRequest,
+    ModelResponse,
     NativeControl,
     OptionProblem,
-    Vendor,
+    StopReason,
+    ToolCall,
+    Usage,
     VendorOptions,
     concept,
-    level_problem,
-    pick_level,
-    thinking_budget,
 )
-from harness.vendors.google_call import Call, tools
-from harness.vendors.types import ModelRequest, ModelResponse, StopReason, ToolCall, Usage
 
 if TYPE_CHECKING:
     from google.genai import types as gt

@@ -1,4 +1,6 @@
-"""What crosses the vendor boundary: one model call's request and its typed response.
+"""What crosses the vendor boundary: one model call's request and its typed response, the
+option and control types every vendor declares (``VendorOptions``, ``NativeControl``), and what
+a CLI vendor asks of the sandbox (``CommandRunner``, ``EgressRoute``).
 
 The tool-use loop lives above this boundary (the pipeline); a vendor only translates one request
 into its wire format and the answer back. Every vendor returns the same shapes, so a vendor swap
@@ -14,10 +16,43 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from harness.config.schema import McpServerConfig, ModelEntry, Price
-from harness.vendors.base import NativeControl, VendorOptions
 
 StopReason = Literal["end_turn", "tool_use", "max_tokens", "refusal", "error"]
+
+
+def concept(name: str, description: str) -> Any:
+    """A vendor option field tagged with the cross-vendor concept it controls, so an option
+    refused on one vendor can name that vendor's equivalents."""
+    return Field(None, description=description, json_schema_extra={"concept": name})
+
+
+class VendorOptions(BaseModel):
+    """Base of each vendor's ``vendor_options`` schema: unknown knobs are refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class NativeControl:
+    """The vendor's own setting an attempt sends, e.g. ``output_config.effort=high``."""
+
+    name: str
+    value: str | int
+    pinned: bool = False  # set by vendor_options rather than derived from the tier
+
+    def __str__(self) -> str:
+        sep = " " if self.name.startswith("--") else "="
+        return f"{self.name}{sep}{self.value}"
+
+
+@dataclass(frozen=True)
+class OptionProblem:
+    key: str
+    message: str
+    hint: str
 
 
 @dataclass(frozen=True)
