@@ -235,11 +235,34 @@ class EgressLink(Protocol):
         """Write a file the container can read and never change; its path in the container."""
 
 
+class ExecOutcome(Protocol):
+    """How a command ended (``harness.sandbox.base.ExecResult``): a value, never an error."""
+
+    @property
+    def exit_code(self) -> int: ...
+    @property
+    def stdout(self) -> str: ...
+    @property
+    def stderr(self) -> str: ...
+    @property
+    def timed_out(self) -> bool: ...
+    @property
+    def oom_killed(self) -> bool: ...
+    @property
+    def truncated(self) -> int:
+        """Characters cut from the middle of the output (the sandbox's output limit)."""
+    @property
+    def ok(self) -> bool: ...
+
+    def summary(self) -> str:
+        """One line: how the command ended."""
+
+
 class CommandRunner(Protocol):
     """Where a CLI vendor runs its process: the ticket's sandbox (``Sandbox.exec``), reaching its
     API only through ``Sandbox.egress(route)`` while the CLI runs."""
 
     def exec(self, cmd: str | list[str], *, timeout: float | None = None,
-             env: Mapping[str, str] | None = None, workdir: str = ...) -> Any: ...
+             env: Mapping[str, str] | None = None, workdir: str = ...) -> ExecOutcome: ...
 
     def egress(self, route: EgressRoute) -> AbstractContextManager[EgressLink]: ...

@@ -37,7 +37,7 @@ from harness.testing.gemini_server import (
     thinking_config,
 )
 from harness.testing.loopback import LoopbackServer, Recorded, Reply
-from harness.vendors.gemini_cli import GeminiCliVendor
+from harness.vendors.gemini_cli.vendor import GeminiCliVendor
 from harness.vendors.types import (
     Message,
     ModelRequest,

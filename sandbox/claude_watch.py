@@ -28,7 +28,7 @@ import sys
 import time
 from typing import IO, Any
 
-VERDICT = "harness_watch"  # ``type`` of the last line this script prints
+VERDICT = "harness_watch"  # ``type`` of the last line this script prints (claude_cli/result.py)
 REFUSED = (401, 403)
 TAIL = 2000  # characters of non-JSON stdout kept for the error message
 EXIT_WAIT = 5.0  # seconds claude gets to exit after its result before it is killed

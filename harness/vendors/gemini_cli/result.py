@@ -29,8 +29,8 @@ from harness.errors import (
     VendorError,
     VendorTimeoutError,
 )
-from harness.sandbox.base import ExecResult
 from harness.vendors import common
+from harness.vendors.types import ExecOutcome
 
 TAIL = 1500  # characters of stderr quoted in a crash report
 _TOO_LONG = re.compile(r"token count|maximum number of tokens|context (window|length)|too long",
@@ -70,7 +70,7 @@ class Reader:
     def error(self, cls: type[VendorError], text: str) -> VendorError:
         return cls(self.vendor, self.clean(text))
 
-    def answer(self, result: ExecResult, seconds: float) -> CliAnswer:
+    def answer(self, result: ExecOutcome, seconds: float) -> CliAnswer:
         """The answer of a run given ``seconds``, or the VendorError its end means."""
         if result.timed_out:
             retries = _RETRY.findall(result.stderr)
@@ -91,7 +91,7 @@ class Reader:
             raise self.fault(fault["error"])
         raise self.unexplained(result)
 
-    def unexplained(self, result: ExecResult) -> VendorError:
+    def unexplained(self, result: ExecOutcome) -> VendorError:
         """An end without the CLI's result or error object."""
         if result.exit_code == _TURNS_EXIT:
             return self.error(TruncatedError, "the session hit its turn limit")

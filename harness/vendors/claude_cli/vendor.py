@@ -1,48 +1,30 @@
-"""The ``claude`` subscription CLI (npm @anthropic-ai/claude-code), run inside the ticket's
-container because it executes its own tools.
-
-One call is one whole ``claude -p`` session: the CLI runs its own tool loop on /workspace and
-the answer is its final result. The prompt and system prompt are staged as files in a private
-directory under /tmp (``claude_cli_command``); ``claude_cli_watch`` runs the session inside the
-container and ends it early on a refused key, on a retry past the deadline, or at the deadline;
-``claude_cli_result`` turns what it printed into the response or the error. The container has
-no network and never sees the key: the CLI reaches the API through the sandbox's egress proxy,
-which sets the credential on the host and meters every exchange (the usage reported here).
-"""
+"""The claude-cli ``Vendor``: its capability envelope and one call as one ``claude -p`` session
+(the package docstring says how)."""
 
 from __future__ import annotations
 
 import os
 import time
-from typing import Annotated, Literal
-
-from pydantic import Field
 
 from harness.config.schema import ModelEntry, Tier
 from harness.errors import CliCrashError, VendorError, VendorTimeoutError
 from harness.vendors import common
-from harness.vendors.anthropic_sdk import Effort, anthropic_control, anthropic_option_problems
+from harness.vendors.anthropic_sdk import anthropic_control, anthropic_option_problems
 from harness.vendors.base import Vendor
-from harness.vendors.claude_cli_command import (
-    Session,
-    claude_argv,
-    claude_env,
-    claude_route,
-    stage_commands,
-    watch_command,
-)
-from harness.vendors.claude_cli_result import Call, ExecOutcome, outcome_response
+from harness.vendors.claude_cli.command import claude_argv, claude_env, claude_route, watch_command
+from harness.vendors.claude_cli.options import ClaudeCliOptions
+from harness.vendors.claude_cli.result import Call, outcome_response
+from harness.vendors.claude_cli.session import Session, stage_commands
 from harness.vendors.cli_mcp import mcp_env
-from harness.vendors.cli_session import render_transcript
 from harness.vendors.egress import metered
 from harness.vendors.types import (
     CommandRunner,
+    ExecOutcome,
     ModelRequest,
     ModelResponse,
     NativeControl,
     OptionProblem,
     VendorOptions,
-    concept,
 )
 
 # The CLI needs about a second to start; with less than this left there is no point.
@@ -53,16 +35,6 @@ EXIT_MARGIN = 0.5
 # The exec supervisor's own timeout is only a backstop for a watcher that fails to stop.
 BACKSTOP = 5.0
 STAGE_TIMEOUT = 30.0
-
-
-class ClaudeCliOptions(VendorOptions):
-    effort: Effort | None = concept("reasoning", "--effort, pinned for every attempt")
-    max_thinking_tokens: Annotated[int, Field(ge=1024)] | None = concept(
-        "reasoning", "--max-thinking-tokens, pinned (models without effort)")
-    max_turns: Annotated[int, Field(gt=0)] | None = concept("turns", "--max-turns")
-    permission_mode: Literal["default", "acceptEdits", "bypassPermissions", "plan"] | None = (
-        concept("permissions", "--permission-mode"))
-    allowed_tools: list[str] | None = concept("permissions", "--allowedTools")
 
 
 class ClaudeCliVendor(Vendor):
@@ -107,10 +79,10 @@ class ClaudeCliVendor(Vendor):
         self._stage(runner, request, session)
         with runner.egress(route) as link:
             seconds = self._session_seconds(request)
-            outcome: ExecOutcome = runner.exec(watch_command(argv, session, seconds),
-                                               timeout=seconds + BACKSTOP,
-                                               env=claude_env(request, session, link.base_url)
-                                               | mcp_env(request.mcp_servers))
+            outcome = runner.exec(watch_command(argv, session, seconds),
+                                  timeout=seconds + BACKSTOP,
+                                  env=claude_env(request, session, link.base_url)
+                                  | mcp_env(request.mcp_servers))
         # The proxy's count, not the CLI's: it covers a session killed at the deadline too.
         usage, cost = metered(link.exchanges(), settings)
         call = Call(request, time.monotonic() - started, self.name, usage, cost)
@@ -130,10 +102,7 @@ class ClaudeCliVendor(Vendor):
 
     def _stage(self, runner: CommandRunner, request: ModelRequest, session: Session) -> None:
         """Write the prompt files into the container (offline: no network needed)."""
-        files = {session.prompt: render_transcript(request.messages)}
-        if request.system:
-            files[session.system] = request.system
-        for cmd in stage_commands(session, files):
+        for cmd in stage_commands(session, session.files(request)):
             done: ExecOutcome = runner.exec(cmd, timeout=min(STAGE_TIMEOUT, request.remaining()))
             if done.exit_code != 0 or done.timed_out:
                 raise CliCrashError(self.name, "could not write the prompt into the sandbox "

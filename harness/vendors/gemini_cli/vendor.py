@@ -1,25 +1,12 @@
-"""The ``gemini`` CLI (npm @google/gemini-cli, pinned 0.61.0), run inside the ticket's container.
-
-One ``complete`` is one whole headless agent session: the CLI runs its own tools on /workspace
-and answers once. The session gets a private HOME under /tmp (settings.json, the system text as
-its global GEMINI.md), the prompt on stdin, and the key in the exec's environment only; at the
-end every process it started and every file it wrote outside /workspace are removed.
-
-The CLI has no reasoning flag; its settings.json ``modelConfigs`` pass a ``thinkingConfig``
-through to the API, so tiers map to that file rather than to a flag (see gemini_cli_session).
-It has no schema flag either: ``output_schema`` is asked for in the prompt and the JSON is
-taken from the final answer. Its answer carries no finish reason and no tool calls (they ran
-inside), so every response is ``end_turn``.
-"""
+"""The gemini-cli ``Vendor``: its capability envelope and one call as one headless ``gemini -p``
+session (the package docstring says how)."""
 
 from __future__ import annotations
 
 import json
 import os
 import time
-from typing import TYPE_CHECKING, Annotated, Literal
-
-from pydantic import Field
+from typing import TYPE_CHECKING
 
 from harness.config.schema import ModelEntry, Tier
 from harness.errors import VendorError, VendorTimeoutError
@@ -27,18 +14,18 @@ from harness.vendors import common
 from harness.vendors.base import Vendor
 from harness.vendors.cli_mcp import mcp_env
 from harness.vendors.egress import metered
-from harness.vendors.gemini_cli_prompt import json_answer, prompt_text, system_file
-from harness.vendors.gemini_cli_result import CliAnswer, Reader
-from harness.vendors.gemini_cli_session import (
-    Session,
+from harness.vendors.gemini_cli.command import (
     chat_attempts,
     cli_settings,
     gemini_command,
     gemini_env,
     gemini_route,
-    stage_commands,
 )
-from harness.vendors.google_sdk import ThinkingLevel, gemini_control, gemini_option_problems
+from harness.vendors.gemini_cli.options import GeminiCliOptions
+from harness.vendors.gemini_cli.prompt import json_answer, prompt_text, system_file
+from harness.vendors.gemini_cli.result import CliAnswer, Reader
+from harness.vendors.gemini_cli.session import Session, stage_commands
+from harness.vendors.google_sdk import gemini_control, gemini_option_problems
 from harness.vendors.types import (
     EgressLink,
     EgressRoute,
@@ -47,7 +34,6 @@ from harness.vendors.types import (
     NativeControl,
     OptionProblem,
     VendorOptions,
-    concept,
 )
 
 if TYPE_CHECKING:
@@ -61,17 +47,6 @@ SUBSTITUTED = {"gemini-3.5-flash": "gemini-3.8-flash", "gemini-3-flash": "gemini
                "gemini-3.1-flash-lite": "gemini-3.5-flash-lite",
                "gemini-3-pro-preview": "gemini-3.1-pro-preview"}
 HOUSEKEEPING_S = 30.0  # time limit of the execs that stage a session's files
-
-
-class GeminiCliOptions(VendorOptions):
-    thinking_level: ThinkingLevel | None = concept(
-        "reasoning", "settings.json thinkingConfig.thinkingLevel, pinned (Gemini 3 family)")
-    thinking_budget: Annotated[int, Field(ge=-1)] | None = concept(
-        "reasoning", "settings.json thinkingConfig.thinkingBudget, pinned (Gemini 2.5 family)")
-    max_session_turns: Annotated[int, Field(gt=0)] | None = concept(
-        "turns", "settings.json model.maxSessionTurns (the CLI has no turn flag)")
-    approval_mode: Literal["default", "auto_edit", "yolo", "plan"] | None = concept(
-        "permissions", "--approval-mode (default yolo: the container is the boundary)")
 
 
 class GeminiCliVendor(Vendor):

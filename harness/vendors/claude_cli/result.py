@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from harness.errors import (
     CliCrashError,
@@ -20,26 +20,19 @@ from harness.errors import (
     VendorError,
     VendorTimeoutError,
 )
-from harness.vendors.claude_cli_watch import VERDICT
 from harness.vendors.common import redact
-from harness.vendors.types import CallSettings, ModelRequest, ModelResponse, StopReason, Usage
+from harness.vendors.types import (
+    CallSettings,
+    ExecOutcome,
+    ModelRequest,
+    ModelResponse,
+    StopReason,
+    Usage,
+)
 
 TAIL = 600  # characters of stderr or stray stdout quoted in an error
-
-
-class ExecOutcome(Protocol):
-    """What ``CommandRunner.exec`` returns (``harness.sandbox.base.ExecResult``)."""
-
-    @property
-    def exit_code(self) -> int: ...
-    @property
-    def stdout(self) -> str: ...
-    @property
-    def stderr(self) -> str: ...
-    @property
-    def timed_out(self) -> bool: ...
-    @property
-    def oom_killed(self) -> bool: ...
+# The ``type`` of the last line the watcher prints (its VERDICT: sandbox/claude_watch.py).
+VERDICT = "harness_watch"
 
 
 @dataclass

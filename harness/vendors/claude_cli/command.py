@@ -1,29 +1,22 @@
-"""What the claude-cli vendor runs in the container: the session's files, the ``claude`` command
-line and its environment, all derived from one ``ModelRequest``."""
+"""What the claude-cli vendor runs in the container for one session: the ``claude`` command line,
+its environment and the egress route it reaches the API by, all derived from one
+``ModelRequest``, and the watcher (``sandbox/claude_watch.py``) that runs it."""
 
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from harness.errors import VendorError
-from harness.vendors import cli_session
+from harness.resources import bundled
+from harness.vendors.claude_cli.options import ClaudeCliOptions
+from harness.vendors.claude_cli.session import Session
 from harness.vendors.cli_mcp import claude_mcp_config, mcp_passthrough
 from harness.vendors.egress import PLACEHOLDER_KEY, anthropic_tap
 from harness.vendors.types import EgressRoute, ModelRequest
 
-if TYPE_CHECKING:  # claude_cli imports this module
-    from harness.vendors.claude_cli import ClaudeCliOptions
-
-# Sent as ``python3 -I -c`` source: the container has Python (the exec supervisor needs it).
-WATCH_SOURCE = Path(__file__).with_name("claude_cli_watch.py").read_text(encoding="utf-8")
-# Under /tmp and never /workspace: /workspace is the host's run directory, and the CLI's config
-# dir is where it could remember a key.
-SESSION_ROOT = "/tmp/harness-claude"
+# In-container code (sandbox/README.md), sent as ``python3 -I -c`` source: the container has
+# Python (the exec supervisor needs it).
+WATCH_SOURCE = bundled("sandbox/claude_watch.py").read_text(encoding="utf-8")
 PERMISSION_DEFAULT = "bypassPermissions"  # the container is the boundary; uid 1000, not root
 ANTHROPIC_API_URL = "https://api.anthropic.com"  # the CLI's own default
 # Credentials sent as a bearer token: a gateway's, and a subscription's from ``claude
@@ -34,35 +27,6 @@ OAUTH_BETA = "oauth-2025-04-20"
 API_CALLS = (("POST", r"/v1/messages"), ("POST", r"/v1/messages/count_tokens"),
              ("HEAD", r"/api/hello"), ("GET", r"/api/hello"))
 NO_MCP = json.dumps({"mcpServers": {}})
-
-
-@dataclass(frozen=True)
-class Session:
-    """One call's private directory in the container, removed by the watcher at the end."""
-
-    dir: str
-    marker: str
-
-    @classmethod
-    def new(cls) -> Session:
-        token = uuid.uuid4().hex
-        return cls(f"{SESSION_ROOT}-{token[:12]}", f"harness-claude-{token}")
-
-    @property
-    def prompt(self) -> str:
-        return f"{self.dir}/prompt.txt"
-
-    @property
-    def system(self) -> str:
-        return f"{self.dir}/system.txt"
-
-
-SUBDIRS = ("home", "config", "tmp")
-
-
-def stage_commands(session: Session, files: Mapping[str, str]) -> Iterator[list[str]]:
-    """The execs that create the session directory and write ``files`` into it."""
-    return cli_session.stage_commands(session.dir, SUBDIRS, files)
 
 
 def claude_argv(request: ModelRequest, options: ClaudeCliOptions, session: Session,

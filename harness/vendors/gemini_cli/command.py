@@ -1,7 +1,8 @@
-"""What the gemini-cli vendor runs in the container for one call: a private directory holding
-the session's HOME (settings.json, GEMINI.md) and prompt, and the ``gemini`` command line and its
-environment. Nothing the session starts outlives its exec (the exec supervisor kills every other
-process when it ends); its directory goes when the next session is staged.
+"""What the gemini-cli vendor runs in the container for one session: the ``gemini`` command
+line, its environment, its settings.json and the egress route it reaches the API by, all derived
+from one ``ModelRequest`` (the session's directory: ``session``). Nothing the session starts
+outlives its exec (the exec supervisor kills every other process when it ends); its directory
+goes when the next session is staged.
 
 Facts about the pinned CLI (@google/gemini-cli 0.61.0) this relies on, read from its bundle:
 
@@ -22,21 +23,16 @@ Facts about the pinned CLI (@google/gemini-cli 0.61.0) this relies on, read from
 
 from __future__ import annotations
 
-import json
 import shlex
-import uuid
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import VendorError
-from harness.vendors import cli_session
 from harness.vendors.cli_mcp import gemini_mcp_servers, mcp_passthrough
 from harness.vendors.egress import PLACEHOLDER_KEY, gemini_tap
+from harness.vendors.gemini_cli.options import GeminiCliOptions
+from harness.vendors.gemini_cli.session import Session
 from harness.vendors.types import EgressRoute, ModelRequest
 
-# Under /tmp and never /workspace: /workspace is the host's run directory.
-SESSION_ROOT = "/tmp/harness-gemini"
 GEMINI_API_URL = "https://generativelanguage.googleapis.com"  # the SDK's own default
 _MODEL_CALL = r"/v1(beta|alpha)?/models/[^/:]+:(streamGenerateContent|generateContent|countTokens)"
 API_CALLS = (("POST", _MODEL_CALL), ("GET", r"/v1(beta|alpha)?/models(/[^/:]+)?"))
@@ -46,37 +42,6 @@ STARTUP_S = 3.0  # the CLI's start to its first request: about 1.5 s measured, w
 _FAMILY_PRESET = {"thinkingLevel": "chat-base-3", "thinkingBudget": "chat-base-2.5"}
 # The worst-case wait before each retry of a request (the CLI's backoff plus its jitter).
 RETRY_WAITS = (6.5, 13.0, 26.0, 39.0, 39.0, 39.0, 39.0, 39.0, 39.0)
-
-
-@dataclass(frozen=True)
-class Session:
-    """One call's private directory in the container."""
-
-    dir: str
-    token: str
-
-    @classmethod
-    def new(cls) -> Session:
-        token = uuid.uuid4().hex
-        return cls(f"{SESSION_ROOT}-{token[:12]}", token)
-
-    @property
-    def home(self) -> str:
-        return f"{self.dir}/home"
-
-    @property
-    def prompt(self) -> str:
-        return f"{self.dir}/prompt.md"
-
-    @property
-    def settings(self) -> str:
-        return f"{self.home}/.gemini/settings.json"
-
-    def files(self, settings: Mapping[str, Any], system: str, prompt: str) -> dict[str, str]:
-        files = {self.settings: json.dumps(settings, indent=1), self.prompt: prompt}
-        if system:  # the global context file, loaded into the CLI's system instruction
-            files[f"{self.home}/.gemini/GEMINI.md"] = system
-        return files
 
 
 def chat_attempts(seconds: float) -> int:
@@ -111,7 +76,8 @@ def cli_settings(request: ModelRequest, vendor: str, attempts: int) -> dict[str,
     (a file the host writes into the read-only control directory: the CLI honours it only when
     root owns it), and as the session's user settings, for when the host does not run as
     root."""
-    options: Any = request.settings.options
+    options = request.settings.options
+    assert isinstance(options, GeminiCliOptions)
     settings: dict[str, Any] = {
         "security": {"auth": {"selectedType": "gemini-api-key"},
                      "environmentVariableRedaction": {"enabled": True}},
@@ -156,19 +122,12 @@ def _alias(request: ModelRequest, vendor: str) -> dict[str, Any]:
                                              "generateContentConfig": config}}
 
 
-SUBDIRS = ("home/.gemini", "tmp")
-
-
-def stage_commands(session: Session, files: Mapping[str, str]) -> Iterator[list[str]]:
-    """The execs that create the session directory and write ``files`` (path -> text)."""
-    return cli_session.stage_commands(session.dir, SUBDIRS, files)
-
-
 def gemini_command(request: ModelRequest, session: Session) -> list[str]:
     """``gemini -p`` in headless JSON mode. The prompt comes on stdin (``-p ''`` adds nothing to
     it): the CLI reads up to 8 MB there, where one argv string holds 128 KiB. Only the stage's
     MCP servers may start (a repository's own are not on the list)."""
-    options: Any = request.settings.options
+    options = request.settings.options
+    assert isinstance(options, GeminiCliOptions)
     argv = ["gemini", "-p", "", "-o", "json", "-m", request.settings.model_id,
             "--approval-mode", options.approval_mode or APPROVAL_DEFAULT]
     allowed = [s.name for s in request.mcp_servers] or [NO_MCP_SERVER]
