@@ -14,6 +14,8 @@ from typing import Any, Literal
 import click
 from rich.table import Table
 
+from harness.budget.estimate import Calibrated
+from harness.budget.expectations import RoleTokens
 from harness.calibration.backtest import Backtest, backtest
 from harness.calibration.ceilings import Ceilings
 from harness.calibration.fit import calibrate as fit_history
@@ -27,8 +29,6 @@ from harness.calibration.model import RUN, Calibration, Sample, Shape
 from harness.calibration.project import data_home, history_dir, history_file, project_id
 from harness.cli import render
 from harness.config.schema import DEFAULT_TOKEN_CAP, CalibrationConfig
-from harness.pipeline.cost import Calibrated
-from harness.pipeline.expectations import RoleTokens
 from harness.pipeline.ticket import load_ticket
 from harness.runs.history import runs
 from harness.stages import RunPlan, load_plan

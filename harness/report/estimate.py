@@ -14,8 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from harness.budget.estimate import PATHS, CostReport, estimate
 from harness.errors import ConfigError
-from harness.pipeline.cost import PATHS, CostReport, estimate
 from harness.report.model import Estimate, StageEstimate
 from harness.stages import RunPlan, load_plan
 

@@ -20,8 +20,8 @@ import docker
 import pytest
 from click.testing import CliRunner
 
+from harness.budget.estimate import estimate
 from harness.cli import main
-from harness.pipeline.cost import estimate
 from harness.report.estimate import run_estimate
 from harness.report.make import make_report, resolve
 from harness.report.markdown import run_markdown

@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 import pytest
 
+from harness.budget.estimate import HAPPY, estimate
+from harness.budget.expectations import default_expectations
 from harness.config.catalog import packaged_catalog
-from harness.pipeline.cost import HAPPY, estimate
-from harness.pipeline.expectations import default_expectations
 from harness.stages import RunPlan
 from tests.conftest import SEED
 

@@ -24,13 +24,13 @@ class RoleTokens(Frozen):
 class Expectations(Frozen):
     roles: dict[str, RoleTokens]
     thinking_for_tier: dict[Tier, int]
-    source: str = "package defaults (harness/pipeline/expectations.yaml)"
+    source: str = "package defaults (harness/budget/expectations.yaml)"
 
 
 @cache
 def default_expectations() -> Expectations:
-    text = resources.files("harness.pipeline").joinpath("expectations.yaml").read_text("utf-8")
+    text = resources.files("harness.budget").joinpath("expectations.yaml").read_text("utf-8")
     try:
         return Expectations.model_validate(YAML(typ="safe").load(text))
     except ValidationError as exc:
-        raise CatalogError(f"harness/pipeline/expectations.yaml is malformed: {exc}") from None
+        raise CatalogError(f"harness/budget/expectations.yaml is malformed: {exc}") from None

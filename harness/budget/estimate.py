@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from harness.pipeline.expectations import Expectations, RoleTokens, default_expectations
+from harness.budget.expectations import Expectations, RoleTokens, default_expectations
 from harness.stages import Attempt, RunPlan, StagePlan
 
 HAPPY = "expected run"
@@ -93,7 +93,7 @@ class Calibrated:
 
 class _Pricer:
     """Prices steps: each attempt's input split by how the prompt cache bills it (the stage's
-    measured shares, harness/pipeline/expectations.yaml)."""
+    measured shares, harness/budget/expectations.yaml)."""
 
     def __init__(self, exp: Expectations, calibrated: Calibrated | None = None) -> None:
         self.exp = exp
