@@ -35,8 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cache_world import TEST_COMMAND, TICKET, MemorySandbox, anthropic_replies, gemini_replies
 
+from harness.budget.meter import Meter
 from harness.config.schema import Price, SandboxConfig
-from harness.pipeline.events import Meter
 from harness.pipeline.orchestrator import Pipeline
 from harness.pipeline.ticket import Ticket
 from harness.runs.record import RunRecorder

@@ -15,9 +15,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ValidationError
 
+from harness.budget.meter import Meter
 from harness.config.schema import McpServerConfig
 from harness.errors import RunStopped, VendorError, VendorTimeoutError
-from harness.pipeline.events import Meter, Recorder
+from harness.pipeline.events import Recorder
 from harness.pipeline.mcp_tools import ToolHub
 from harness.pipeline.prompts import Prompt
 from harness.pipeline.repomap_tool import call_repo_map

@@ -13,12 +13,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, create_model
 
+from harness.budget.meter import Meter
 from harness.calibration.ceilings import Ceilings, RamblingStopped
 from harness.calibration.model import Shape
 from harness.config.schema import DEFAULT_REPO_MAP_TOKENS, SandboxConfig
 from harness.errors import RunStopped
 from harness.pipeline.agent import AgentOutcome, AgentTask, AttemptEnv, run_attempt
-from harness.pipeline.events import AttemptRecord, Meter, Recorder, UsageRecord
+from harness.pipeline.events import AttemptRecord, Recorder, UsageRecord
 from harness.pipeline.manifest import (
     Decomposition,
     Diagnosis,

@@ -15,12 +15,12 @@ from typing import Any
 import docker
 import git
 
+from harness.budget.meter import Meter
 from harness.calibration.ceilings import Ceilings, RamblingStopped
 from harness.calibration.runtime import prepare
 from harness.config import secrets as config_secrets
 from harness.config.schema import SandboxConfig
 from harness.errors import HarnessError, RepoMapError, RunStopped
-from harness.pipeline.events import Meter
 from harness.pipeline.mcp_replay import RecordedMcp
 from harness.pipeline.mcp_tools import McpHub, ToolHub
 from harness.pipeline.orchestrator import Ending, Pipeline
