@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cache_world import TEST_COMMAND, TICKET, MemorySandbox, anthropic_replies, gemini_replies
 
+from harness.budget.guard import Guard
 from harness.budget.meter import Meter
 from harness.config.schema import Price, SandboxConfig
 from harness.pipeline.orchestrator import Pipeline
@@ -111,7 +112,8 @@ def run(workdir: Path) -> tuple[Path, list[Recorded], list[Recorded], LoopbackSe
         recorder = RunRecorder(workdir / "run", {"run_id": "cache-bench"})
         pipeline = Pipeline(plan, Ticket(**TICKET), MemorySandbox(),
                             SandboxConfig(test_command=TEST_COMMAND),
-                            Meter(plan.config.token_cap), recorder, conventions=CONVENTIONS)
+                            Guard(Meter(plan.config.token_cap), recorder), recorder,
+                            conventions=CONVENTIONS)
         ending = pipeline.run()
         recorder.finish(ending.status)
         if ending.status != "resolved":
