@@ -120,7 +120,7 @@ class Pipeline:
         while True:
             try:
                 if replan:
-                    self._plan()
+                    self._run_planner()
                     replan = False
                 self._code_all()
                 self._review()
@@ -136,7 +136,7 @@ class Pipeline:
 
     # -- stages --------------------------------------------------------------------------------
 
-    def _plan(self) -> None:
+    def _run_planner(self) -> None:
         stage = self.plan.stages["planner"]
         brief = self.briefs.pop("planner", None)
         prefix = self._round("planner")
