@@ -74,12 +74,8 @@ class AgentOutcome:
         self.add_usage(response.usage, response.cost_usd)
         self.turns += 1
 
-    def add_usage(self, r: Usage, cost_usd: float) -> None:
-        u = self.usage
-        self.usage = Usage(u.input_tokens + r.input_tokens, u.output_tokens + r.output_tokens,
-                           u.cache_read_tokens + r.cache_read_tokens,
-                           u.cache_write_tokens + r.cache_write_tokens,
-                           u.thinking_tokens + r.thinking_tokens)
+    def add_usage(self, usage: Usage, cost_usd: float) -> None:
+        self.usage += usage
         self.cost_usd += cost_usd
 
 

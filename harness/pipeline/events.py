@@ -11,20 +11,6 @@ from harness.vendors.types import ModelRequest, ModelResponse, Usage
 
 
 @dataclass(frozen=True)
-class UsageRecord:
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
-    thinking_tokens: int = 0
-
-    @classmethod
-    def of(cls, usage: Usage) -> UsageRecord:
-        return cls(usage.input_tokens, usage.output_tokens, usage.cache_read_tokens,
-                   usage.cache_write_tokens, usage.thinking_tokens)
-
-
-@dataclass(frozen=True)
 class AttemptRecord:
     stage: str
     attempt: int
@@ -33,7 +19,7 @@ class AttemptRecord:
     vendor: str
     model: str
     control: str | None
-    usage: UsageRecord
+    usage: Usage  # run.json's ``usage``: the attempt's tokens by how they were billed
     tokens: int
     cost_usd: float
     duration_s: float

@@ -17,7 +17,7 @@ from harness.budget.guard import Guard
 from harness.config.schema import DEFAULT_REPO_MAP_TOKENS, SandboxConfig
 from harness.errors import RunStopped
 from harness.pipeline.agent import AgentOutcome, AgentTask, AttemptEnv, run_attempt
-from harness.pipeline.events import AttemptRecord, Recorder, UsageRecord
+from harness.pipeline.events import AttemptRecord, Recorder
 from harness.pipeline.manifest import (
     Decomposition,
     Diagnosis,
@@ -316,7 +316,7 @@ class Pipeline:
         paths = [f"{r.scope}: {'passed' if r.passed else 'failed'}" for r in tests or []]
         record = AttemptRecord(
             stage.role, attempt.number, label, attempt.tier, attempt.vendor.name, attempt.model_id,
-            str(attempt.control) if attempt.control else None, UsageRecord.of(out.usage),
+            str(attempt.control) if attempt.control else None, out.usage,
             out.usage.total, round(out.cost_usd, 6), out.duration_s, out.turns, outcome,
             detail[:2000], paths, diff)
         self.recorder.attempt(record)

@@ -143,6 +143,14 @@ class Usage:
         return (self.input_tokens + self.output_tokens + self.cache_read_tokens
                 + self.cache_write_tokens)
 
+    def __add__(self, other: Usage) -> Usage:
+        """Both counts together, field by field (a session's exchanges, an attempt's calls)."""
+        return Usage(self.input_tokens + other.input_tokens,
+                     self.output_tokens + other.output_tokens,
+                     self.cache_read_tokens + other.cache_read_tokens,
+                     self.cache_write_tokens + other.cache_write_tokens,
+                     self.thinking_tokens + other.thinking_tokens)
+
     def cost(self, price: Price) -> float:
         """USD at the catalog's per-million prices."""
         return (self.input_tokens * price.input + self.output_tokens * price.output
