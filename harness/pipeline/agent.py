@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from harness.budget.meter import Meter
 from harness.config.schema import McpServerConfig
-from harness.errors import RunStopped, VendorError, VendorTimeoutError
+from harness.errors import RunStopped
 from harness.pipeline.events import Recorder
 from harness.pipeline.mcp_tools import ToolHub
 from harness.pipeline.prompts import Prompt
@@ -27,6 +27,7 @@ from harness.repomap import RepoMap
 from harness.sandbox.base import Sandbox
 from harness.sandbox.restore import restore
 from harness.stages.plan import Attempt
+from harness.vendors.errors import VendorError, VendorTimeoutError
 from harness.vendors.types import Message, ModelRequest, ModelResponse, ToolResult, Usage
 
 Outcome = Literal["done", "timed_out", "error", "turn_limit", "no_result", "stopped"]
@@ -113,7 +114,7 @@ def _call(task: AgentTask, env: AttemptEnv, request: ModelRequest,
     except VendorError as exc:
         env.recorder.exchange(task.stage, task.attempt.number, request, None, exc,
                               workspace=_session_workspace(env, cli, exc.workspace))
-        if isinstance(exc.spent, Usage):  # a failed call's tokens count against the caps too
+        if exc.spent is not None:  # a failed call's tokens count against the caps too
             out.add_usage(exc.spent, exc.cost_usd)
             env.meter.add(exc.spent, exc.cost_usd)
         raise

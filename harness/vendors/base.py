@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import ClassVar, Literal
 
 from harness.config.schema import ModelEntry, Provider, Tier
-from harness.errors import VendorError
+from harness.vendors.errors import VendorError
 from harness.vendors.types import (
     CommandRunner,
     ModelRequest,

@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import Field
 
 from harness.config.schema import ModelEntry, Tier
-from harness.errors import (
+from harness.vendors import common, google_cache
+from harness.vendors.base import Vendor, level_problem, pick_level, thinking_budget
+from harness.vendors.errors import (
     MalformedResponseError,
     RefusalError,
     TransientVendorError,
     VendorError,
 )
-from harness.vendors import common, google_cache
-from harness.vendors.base import Vendor, level_problem, pick_level, thinking_budget
 from harness.vendors.google_call import Call, tools
 from harness.vendors.types import (
     ModelRequest,

@@ -23,10 +23,11 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from harness import errors
 from harness.config.schema import ModelEntry, Tier
-from harness.errors import HarnessError, VendorError
+from harness.errors import HarnessError
+from harness.vendors import errors
 from harness.vendors.base import Vendor
+from harness.vendors.errors import VendorError
 from harness.vendors.transcript import (
     comparable,
     first_difference,

@@ -19,8 +19,8 @@ from importlib import import_module
 from typing import Any, ClassVar
 
 from harness.config.schema import ModelEntry, Tier
-from harness.errors import VendorError, VendorTimeoutError
 from harness.vendors.base import Vendor
+from harness.vendors.errors import VendorError, VendorTimeoutError
 from harness.vendors.types import (
     CommandRunner,
     ModelRequest,

@@ -14,18 +14,7 @@ from typing import Any
 
 import pytest
 
-from harness.errors import (
-    ConfigError,
-    ContextTooLongError,
-    MalformedResponseError,
-    RateLimitedError,
-    RefusalError,
-    TransientVendorError,
-    TruncatedError,
-    VendorAuthError,
-    VendorError,
-    VendorTimeoutError,
-)
+from harness.errors import ConfigError
 from harness.sandbox.docker_sandbox import DockerSandbox
 from harness.stages import Attempt, load_plan
 from harness.testing.gemini_server import (
@@ -37,6 +26,17 @@ from harness.testing.gemini_server import (
     thinking_config,
 )
 from harness.testing.loopback import LoopbackServer, Recorded, Reply
+from harness.vendors.errors import (
+    ContextTooLongError,
+    MalformedResponseError,
+    RateLimitedError,
+    RefusalError,
+    TransientVendorError,
+    TruncatedError,
+    VendorAuthError,
+    VendorError,
+    VendorTimeoutError,
+)
 from harness.vendors.gemini_cli.vendor import GeminiCliVendor
 from harness.vendors.types import (
     Message,

@@ -17,16 +17,6 @@ from typing import Any
 
 import pytest
 
-from harness.errors import (
-    ContextTooLongError,
-    MalformedResponseError,
-    RateLimitedError,
-    RefusalError,
-    TransientVendorError,
-    VendorAuthError,
-    VendorError,
-    VendorTimeoutError,
-)
 from harness.stages import Attempt, load_plan
 from harness.testing.gemini_server import (
     GeminiHandler,
@@ -37,6 +27,16 @@ from harness.testing.gemini_server import (
     thinking_config,
 )
 from harness.testing.loopback import LoopbackServer, Recorded, Reply
+from harness.vendors.errors import (
+    ContextTooLongError,
+    MalformedResponseError,
+    RateLimitedError,
+    RefusalError,
+    TransientVendorError,
+    VendorAuthError,
+    VendorError,
+    VendorTimeoutError,
+)
 from harness.vendors.types import Message, ModelRequest, ModelResponse, ToolResult, ToolSpec
 
 # Not shaped like any key the redactor knows: the vendor must scrub it by value.

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 
-from harness.errors import VendorError
 from harness.resources import bundled
 from harness.vendors.claude_cli.options import ClaudeCliOptions
 from harness.vendors.claude_cli.session import Session
 from harness.vendors.cli_mcp import claude_mcp_config, mcp_passthrough
 from harness.vendors.egress import PLACEHOLDER_KEY, anthropic_tap
+from harness.vendors.errors import VendorError
 from harness.vendors.types import EgressRoute, ModelRequest
 
 # In-container code (sandbox/README.md), sent as ``python3 -I -c`` source: the container has

@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.errors import (
+from harness.vendors.common import redact
+from harness.vendors.errors import (
     CliCrashError,
     ContextTooLongError,
     MalformedResponseError,
@@ -20,7 +21,6 @@ from harness.errors import (
     VendorError,
     VendorTimeoutError,
 )
-from harness.vendors.common import redact
 from harness.vendors.types import (
     CallSettings,
     ExecOutcome,

@@ -7,7 +7,6 @@ import os
 import time
 
 from harness.config.schema import ModelEntry, Tier
-from harness.errors import CliCrashError, VendorError, VendorTimeoutError
 from harness.vendors import common
 from harness.vendors.anthropic_sdk import anthropic_control, anthropic_option_problems
 from harness.vendors.base import Vendor
@@ -17,6 +16,7 @@ from harness.vendors.claude_cli.result import Call, outcome_response
 from harness.vendors.claude_cli.session import Session, stage_commands
 from harness.vendors.cli_mcp import mcp_env
 from harness.vendors.egress import metered
+from harness.vendors.errors import CliCrashError, VendorError, VendorTimeoutError
 from harness.vendors.types import (
     CommandRunner,
     ExecOutcome,

@@ -26,9 +26,9 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from harness.errors import VendorError
 from harness.vendors.cli_mcp import gemini_mcp_servers, mcp_passthrough
 from harness.vendors.egress import PLACEHOLDER_KEY, gemini_tap
+from harness.vendors.errors import VendorError
 from harness.vendors.gemini_cli.options import GeminiCliOptions
 from harness.vendors.gemini_cli.session import Session
 from harness.vendors.types import EgressRoute, ModelRequest

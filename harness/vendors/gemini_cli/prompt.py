@@ -17,8 +17,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from harness.errors import MalformedResponseError
 from harness.vendors.cli_session import render_transcript
+from harness.vendors.errors import MalformedResponseError
 from harness.vendors.types import ModelRequest
 
 # GEMINI.md supports ``@path`` imports: an ``@`` at the start of a word, followed by a letter,

@@ -17,7 +17,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from harness.errors import (
+from harness.vendors import common
+from harness.vendors.errors import (
     CliCrashError,
     ContextTooLongError,
     MalformedResponseError,
@@ -29,7 +30,6 @@ from harness.errors import (
     VendorError,
     VendorTimeoutError,
 )
-from harness.vendors import common
 from harness.vendors.types import ExecOutcome
 
 TAIL = 1500  # characters of stderr quoted in a crash report

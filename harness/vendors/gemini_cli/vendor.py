@@ -9,11 +9,11 @@ import time
 from typing import TYPE_CHECKING
 
 from harness.config.schema import ModelEntry, Tier
-from harness.errors import VendorError, VendorTimeoutError
 from harness.vendors import common
 from harness.vendors.base import Vendor
 from harness.vendors.cli_mcp import mcp_env
 from harness.vendors.egress import metered
+from harness.vendors.errors import VendorError, VendorTimeoutError
 from harness.vendors.gemini_cli.command import (
     chat_attempts,
     cli_settings,
