@@ -7,7 +7,7 @@ A failed model call is a ``VendorError``; that branch of the tree lives in
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from harness.config.diagnostics import Diagnostic
@@ -67,13 +67,11 @@ class TicketError(HarnessError, ValueError):
 
 
 class RunStopped(HarnessError):
-    """The run must stop now: a cap was crossed. ``status`` is the run's final status;
-    ``partial`` is the outcome of the attempt it interrupted (for the run record)."""
+    """The run must stop now: a cap was crossed. ``status`` is the run's final status."""
 
     def __init__(self, status: str, message: str) -> None:
         super().__init__(message)
         self.status = status
-        self.partial: Any = None
 
 
 class RepoMapError(HarnessError, RuntimeError):

@@ -70,6 +70,9 @@ class AgentOutcome:
     usage: Usage = field(default_factory=Usage)
     cost_usd: float = 0.0
     duration_s: float = 0.0
+    # The cap the attempt crossed (outcome "stopped"): the caller records the attempt, then
+    # stops the run with it.
+    stopped: RunStopped | None = None
 
     def add(self, response: ModelResponse) -> None:
         self.add_usage(response.usage, response.cost_usd)
@@ -81,7 +84,8 @@ class AgentOutcome:
 
 
 def run_attempt(task: AgentTask, env: AttemptEnv) -> AgentOutcome:
-    """Run one attempt to its end. Raises only ``RunStopped`` (a cap) and ``SandboxError``."""
+    """Run one attempt to its end. Raises only ``SandboxError``: a crossed cap ends the attempt
+    ``stopped``, with what it spent so far and the ``RunStopped`` that ends the run."""
     started = time.monotonic()
     deadline = started + task.timeout
     out = AgentOutcome("no_result")
@@ -98,10 +102,7 @@ def run_attempt(task: AgentTask, env: AttemptEnv) -> AgentOutcome:
     except VendorError as exc:
         out.outcome, out.detail = "error", str(exc)
     except RunStopped as stop:  # a cap: what the attempt spent so far still goes on record
-        out.outcome, out.detail = "stopped", str(stop)
-        out.duration_s = round(time.monotonic() - started, 3)
-        stop.partial = out
-        raise
+        out.outcome, out.detail, out.stopped = "stopped", str(stop), stop
     out.duration_s = round(time.monotonic() - started, 3)
     return out
 

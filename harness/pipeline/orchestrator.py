@@ -15,7 +15,6 @@ from pydantic import BaseModel, create_model
 
 from harness.budget.guard import Guard
 from harness.config.schema import DEFAULT_REPO_MAP_TOKENS, SandboxConfig
-from harness.errors import RunStopped
 from harness.pipeline.agent import AgentOutcome, AgentTask, AttemptEnv, run_attempt
 from harness.pipeline.events import AttemptRecord, Recorder
 from harness.pipeline.manifest import (
@@ -302,13 +301,12 @@ class Pipeline:
                          tuple(stage.config.mcp_servers))
         env = AttemptEnv(self.sandbox, self.guard.meter, self.recorder, self.mcp.get(stage.role),
                          self.repo_map)
-        try:
-            return run_attempt(task, env)
-        except RunStopped as stop:  # the interrupted attempt's spend belongs in the record
-            if isinstance(stop.partial, AgentOutcome):
-                self._record(stage, attempt, label, stop.partial, stop.status, detail=str(stop),
-                             watch=False)
-            raise
+        out = run_attempt(task, env)
+        if out.stopped is not None:  # a cap: the attempt's spend goes on record, the run stops
+            self._record(stage, attempt, label, out, out.stopped.status, detail=str(out.stopped),
+                         watch=False)
+            raise out.stopped
+        return out
 
     def _record(self, stage: StagePlan, attempt: Attempt, label: str, out: AgentOutcome,
                 outcome: str, *, detail: str = "", tests: list[TestRun] | None = None,
