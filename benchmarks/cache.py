@@ -38,15 +38,15 @@ from cache_world import TEST_COMMAND, TICKET, MemorySandbox, anthropic_replies, 
 from harness.budget.guard import Guard
 from harness.budget.meter import Meter
 from harness.config.schema import Price, SandboxConfig
+from harness.fakes import prompt_cache as pc
+from harness.fakes.anthropic_server import AnthropicHandler
+from harness.fakes.gemini_server import GeminiHandler
+from harness.fakes.gemini_server import prompt_cache as gemini_cache
+from harness.fakes.loopback import LoopbackServer, Recorded
 from harness.pipeline.orchestrator import Pipeline
 from harness.pipeline.ticket import Ticket
 from harness.runs.record import RunRecorder
 from harness.stages import load_plan
-from harness.testing import prompt_cache as pc
-from harness.testing.anthropic_server import AnthropicHandler
-from harness.testing.gemini_server import GeminiHandler
-from harness.testing.gemini_server import prompt_cache as gemini_cache
-from harness.testing.loopback import LoopbackServer, Recorded
 
 STAGES = """\
 planner: {{vendor: anthropic, model: opus, timeout: 300s, base_url: "{ant}", api_key_env: {key}}}

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
+from harness.fakes.anthropic_server import AnthropicHandler, conversation, status, text
+from harness.fakes.loopback import LoopbackServer, Recorded, Reply
 from harness.stages import Attempt, RunPlan, load_plan
-from harness.testing.anthropic_server import AnthropicHandler, conversation, status, text
-from harness.testing.loopback import LoopbackServer, Recorded, Reply
 from harness.vendors.errors import (
     ContextTooLongError,
     MalformedResponseError,

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
+from harness.fakes.anthropic_server import AnthropicHandler, status, text, tool_use
+from harness.fakes.loopback import LoopbackServer, Reply
 from harness.sandbox.docker_sandbox import DockerSandbox
 from harness.stages import Attempt, RunPlan, load_plan
-from harness.testing.anthropic_server import AnthropicHandler, status, text, tool_use
-from harness.testing.loopback import LoopbackServer, Reply
 from harness.vendors.errors import (
     CliCrashError,
     ContextTooLongError,

@@ -15,9 +15,7 @@ from typing import Any
 import pytest
 
 from harness.errors import ConfigError
-from harness.sandbox.docker_sandbox import DockerSandbox
-from harness.stages import Attempt, load_plan
-from harness.testing.gemini_server import (
+from harness.fakes.gemini_server import (
     GeminiHandler,
     function_declarations,
     generation_config,
@@ -25,7 +23,9 @@ from harness.testing.gemini_server import (
     pick,
     thinking_config,
 )
-from harness.testing.loopback import LoopbackServer, Recorded, Reply
+from harness.fakes.loopback import LoopbackServer, Recorded, Reply
+from harness.sandbox.docker_sandbox import DockerSandbox
+from harness.stages import Attempt, load_plan
 from harness.vendors.errors import (
     ContextTooLongError,
     MalformedResponseError,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from harness.testing.prompt_cache import (
+from harness.fakes.prompt_cache import (
     AnthropicCache,
     CacheRequestError,
     GeminiCache,

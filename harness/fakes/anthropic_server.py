@@ -22,8 +22,8 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
-from harness.testing.loopback import LoopbackServer, Reply, ScriptedHandler
-from harness.testing.prompt_cache import (
+from harness.fakes.loopback import LoopbackServer, Reply, ScriptedHandler
+from harness.fakes.prompt_cache import (
     AnthropicCache,
     CacheRequestError,
     cache_of,

@@ -31,8 +31,8 @@ import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from harness.testing.loopback import LoopbackServer, Recorded, Reply, ScriptedHandler
-from harness.testing.prompt_cache import CacheRequestError, GeminiCache, cache_of, count_tokens
+from harness.fakes.loopback import LoopbackServer, Recorded, Reply, ScriptedHandler
+from harness.fakes.prompt_cache import CacheRequestError, GeminiCache, cache_of, count_tokens
 
 _ROUTE = re.compile(r"^/(v1|v1beta)/models/([^/:]+):(generateContent|streamGenerateContent)$")
 _CACHES = re.compile(r"^/(v1|v1beta)/cachedContents$")
