@@ -29,6 +29,7 @@ from harness.vendors.errors import (
 )
 from harness.vendors.google_call import Call, tools
 from harness.vendors.types import (
+    CommandRunner,
     ModelRequest,
     ModelResponse,
     NativeControl,
@@ -40,10 +41,8 @@ from harness.vendors.types import (
     concept,
 )
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the SDK is imported on the first call, never by a config check
     from google.genai import types as gt
-
-    from harness.vendors.types import CommandRunner
 
 ThinkingLevel = Literal["minimal", "low", "medium", "high"]
 

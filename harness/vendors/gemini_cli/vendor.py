@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import TYPE_CHECKING
 
 from harness.config.schema import ModelEntry, Tier
 from harness.vendors import common
@@ -27,17 +26,16 @@ from harness.vendors.gemini_cli.result import CliAnswer, Reader
 from harness.vendors.gemini_cli.session import Session, stage_commands
 from harness.vendors.google_sdk import gemini_control, gemini_option_problems
 from harness.vendors.types import (
+    CommandRunner,
     EgressLink,
     EgressRoute,
     Exchange,
+    ModelRequest,
     ModelResponse,
     NativeControl,
     OptionProblem,
     VendorOptions,
 )
-
-if TYPE_CHECKING:
-    from harness.vendors.types import CommandRunner, ModelRequest
 
 _SETTING = "settings.json thinkingConfig."
 # With an API key, 0.61.0 sends these models' requests to newer ones, whatever -m says (its
