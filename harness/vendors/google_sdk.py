@@ -295,8 +295,8 @@ def _with_cache(response: ModelResponse, request: ModelRequest,
     if made is None:
         return response
     handle, tokens = made
-    u, price = response.usage, request.settings.entry.price
-    usage = dataclasses.replace(u, cache_write_tokens=u.cache_write_tokens + tokens)
+    price = request.settings.entry.price
+    usage = response.usage + Usage(cache_write_tokens=tokens)
     ttl = handle.expires_at - time.time()
     cost = usage.cost(price) + google_cache.storage_usd(price, tokens, ttl)
     return dataclasses.replace(response, usage=usage, cost_usd=cost,
