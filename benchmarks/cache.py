@@ -35,17 +35,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cache_world import TEST_COMMAND, TICKET, MemorySandbox, anthropic_replies, gemini_replies
 
+from harness.budget.guard import Guard
+from harness.budget.meter import Meter
 from harness.config.schema import Price, SandboxConfig
-from harness.pipeline.events import Meter
+from harness.fakes import prompt_cache as pc
+from harness.fakes.anthropic_server import AnthropicHandler
+from harness.fakes.gemini_server import GeminiHandler
+from harness.fakes.gemini_server import prompt_cache as gemini_cache
+from harness.fakes.loopback import LoopbackServer, Recorded
 from harness.pipeline.orchestrator import Pipeline
 from harness.pipeline.ticket import Ticket
 from harness.runs.record import RunRecorder
 from harness.stages import load_plan
-from harness.testing import prompt_cache as pc
-from harness.testing.anthropic_server import AnthropicHandler
-from harness.testing.gemini_server import GeminiHandler
-from harness.testing.gemini_server import prompt_cache as gemini_cache
-from harness.testing.loopback import LoopbackServer, Recorded
 
 STAGES = """\
 planner: {{vendor: anthropic, model: opus, timeout: 300s, base_url: "{ant}", api_key_env: {key}}}
@@ -111,7 +112,8 @@ def run(workdir: Path) -> tuple[Path, list[Recorded], list[Recorded], LoopbackSe
         recorder = RunRecorder(workdir / "run", {"run_id": "cache-bench"})
         pipeline = Pipeline(plan, Ticket(**TICKET), MemorySandbox(),
                             SandboxConfig(test_command=TEST_COMMAND),
-                            Meter(plan.config.token_cap), recorder, conventions=CONVENTIONS)
+                            Guard(Meter(plan.config.token_cap), recorder), recorder,
+                            conventions=CONVENTIONS)
         ending = pipeline.run()
         recorder.finish(ending.status)
         if ending.status != "resolved":

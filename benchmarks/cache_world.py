@@ -16,9 +16,9 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from harness.errors import SandboxError
+from harness.fakes.anthropic_server import tool_use
+from harness.fakes.loopback import Reply
 from harness.sandbox.base import ExecResult, Sandbox, SearchHit
-from harness.testing.anthropic_server import tool_use
-from harness.testing.loopback import Reply
 from harness.vendors.types import EgressLink, EgressRoute
 
 TEST_COMMAND = "npm test"

@@ -22,10 +22,10 @@ import uuid
 from pathlib import Path
 
 from harness.config.schema import SandboxConfig
+from harness.fakes.anthropic_server import AnthropicHandler, text
+from harness.fakes.loopback import LoopbackServer
 from harness.sandbox.engine import connect
 from harness.sandbox.session import TicketSpec, ticket_sandbox
-from harness.testing.anthropic_server import AnthropicHandler, text
-from harness.testing.loopback import LoopbackServer
 from harness.vendors.egress import anthropic_tap
 from harness.vendors.types import EgressRoute
 

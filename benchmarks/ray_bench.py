@@ -92,7 +92,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    from harness.runs.ray_engine import RayEngine  # noqa: PLC0415 (Ray: only once parsed)
+    from harness.scale.engine import RayEngine  # noqa: PLC0415 (Ray: only once parsed)
 
     with tempfile.TemporaryDirectory(prefix="hrb-") as tmp:  # short: Ray's socket paths
         root = Path(tmp)

@@ -37,10 +37,10 @@ from pathlib import Path
 import docker
 from soak_vendors import KINDS, Faults, FaultyAnthropic, FaultyGemini
 
+from harness.fakes.loopback import LoopbackServer
 from harness.runs.batch import finished_rows
 from harness.sandbox.docker_sandbox import LABEL_RUN_DIR
 from harness.sandbox.engine import connect
-from harness.testing.loopback import LoopbackServer
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = {"ANTHROPIC_API_KEY": "sk-ant-api03-soak" + "S0ak" * 10,

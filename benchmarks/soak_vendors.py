@@ -16,9 +16,9 @@ import threading
 from collections import Counter
 from typing import Any
 
-from harness.testing.anthropic_server import AnthropicHandler, status, tool_use
-from harness.testing.gemini_server import GeminiHandler
-from harness.testing.loopback import Recorded, Reply
+from harness.fakes.anthropic_server import AnthropicHandler, status, tool_use
+from harness.fakes.gemini_server import GeminiHandler
+from harness.fakes.loopback import Recorded, Reply
 
 BUGGY = 'exports.slugify = (t) => t.toLowerCase().replace(/[^a-z0-9]+/g, "-");\n'
 FIXED = ('exports.slugify = (t) =>\n'

@@ -1,10 +1,13 @@
 """The one exception tree. Every error the harness raises on purpose is a ``HarnessError``; leaves
-also subclass the built-in that best describes them so callers can catch either."""
+also subclass the built-in that best describes them so callers can catch either.
+
+A failed model call is a ``VendorError``; that branch of the tree lives in
+``harness.vendors.errors``, beside the ``Usage`` its errors carry (what a failed call spent)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from harness.config.diagnostics import Diagnostic
@@ -64,13 +67,11 @@ class TicketError(HarnessError, ValueError):
 
 
 class RunStopped(HarnessError):
-    """The run must stop now: a cap was crossed. ``status`` is the run's final status;
-    ``partial`` is the outcome of the attempt it interrupted (for the run record)."""
+    """The run must stop now: a cap was crossed. ``status`` is the run's final status."""
 
     def __init__(self, status: str, message: str) -> None:
         super().__init__(message)
         self.status = status
-        self.partial: Any = None
 
 
 class RepoMapError(HarnessError, RuntimeError):
@@ -80,62 +81,3 @@ class RepoMapError(HarnessError, RuntimeError):
 
 class PathOutsideWorkspaceError(HarnessError, PermissionError):
     """A file tool was asked for a path that leaves the workspace."""
-
-
-class VendorError(HarnessError):
-    """A model call failed. ``vendor`` names the backend; the vendor's own message is kept.
-
-    ``spent`` and ``cost_usd``: what the failed call still consumed, when the vendor could tell
-    (a CLI session that ended in an error reports its usage), so the run's meter counts it.
-    ``spent`` is a ``harness.vendors.types.Usage``; typed loosely to keep this module a leaf."""
-
-    retryable = False
-
-    def __init__(self, vendor: str, message: str) -> None:
-        super().__init__(f"{vendor}: {message}")
-        self.vendor = vendor
-        self.spent: Any = None
-        self.cost_usd = 0.0
-        # A replayed CLI session's workspace (see ModelResponse.workspace), put back even when
-        # the session failed.
-        self.workspace: str | None = None
-
-
-class VendorAuthError(VendorError, PermissionError):
-    """401/403: the key is missing or refused. Never retried."""
-
-
-class RateLimitedError(VendorError):
-    """429 after the retries that fit in the deadline."""
-
-    retryable = True
-
-
-class TransientVendorError(VendorError, ConnectionError):
-    """5xx, overloaded, or the connection failed, after the retries that fit in the deadline."""
-
-    retryable = True
-
-
-class VendorTimeoutError(VendorError, TimeoutError):
-    """The stage's deadline passed before the vendor answered."""
-
-
-class ContextTooLongError(VendorError, ValueError):
-    """The prompt does not fit the model's context window."""
-
-
-class RefusalError(VendorError):
-    """The model refused or a safety filter stopped the answer."""
-
-
-class TruncatedError(VendorError):
-    """The answer was cut at max_tokens where a complete one was required."""
-
-
-class MalformedResponseError(VendorError, ValueError):
-    """The vendor answered something that is not its documented format."""
-
-
-class CliCrashError(VendorError, RuntimeError):
-    """A vendor CLI exited abnormally without a parseable result."""

@@ -11,11 +11,11 @@ from typing import Any, ClassVar
 import click
 
 from harness import __version__
+from harness.budget.estimate import Calibrated, estimate
 from harness.cli import render
 from harness.cli.jsonschema import stages_schema
 from harness.config.diagnostics import Severity
 from harness.errors import ConfigError, HarnessError
-from harness.pipeline.cost import Calibrated, estimate
 from harness.stages import RunPlan, load_plan
 
 EXIT_CONFIG = 2

@@ -82,7 +82,7 @@ def _engine(name: str, ray_address: str | None) -> Engine | None:
     if name == "local":
         return None
     try:  # imported only here: Ray is an optional extra and slow to import
-        from harness.runs.ray_engine import RayEngine  # noqa: PLC0415
+        from harness.scale.engine import RayEngine  # noqa: PLC0415
     except ImportError as exc:
         raise click.ClickException(f"--engine ray needs Ray ({exc}): "
                                    "pip install 'harness[ray]'") from None

@@ -1,6 +1,6 @@
-"""``harness history import``, ``harness calibrate`` and the calibrated figures behind
-``harness cost --ticket``. The user's data directory is resolved here, from the environment, and
-nowhere else."""
+"""``harness history import``, ``harness calibrate``, and where ``harness cost --ticket`` finds
+its history (the figures themselves: ``harness.budget.calibrated``). The user's data directory
+is resolved here, from the environment, and nowhere else."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from statistics import median
 from typing import Any, Literal
 
 import click
 from rich.table import Table
 
+from harness.budget.calibrated import calibrated_figures
+from harness.budget.estimate import Calibrated
 from harness.calibration.backtest import Backtest, backtest
-from harness.calibration.ceilings import Ceilings
 from harness.calibration.fit import calibrate as fit_history
 from harness.calibration.history_db import (
     HistoryDB,
@@ -23,12 +23,10 @@ from harness.calibration.history_db import (
     NoHistoryError,
     RunRecordError,
 )
-from harness.calibration.model import RUN, Calibration, Sample, Shape
+from harness.calibration.model import RUN, Calibration, Sample
 from harness.calibration.project import data_home, history_dir, history_file, project_id
 from harness.cli import render
 from harness.config.schema import DEFAULT_TOKEN_CAP, CalibrationConfig
-from harness.pipeline.cost import Calibrated
-from harness.pipeline.expectations import RoleTokens
 from harness.pipeline.ticket import load_ticket
 from harness.runs.history import runs
 from harness.stages import RunPlan, load_plan
@@ -248,67 +246,12 @@ def calibrate_json(db: HistoryDB, samples: list[Sample], cal: Calibration,
 def calibrated_cost(plan: RunPlan, ticket_path: Path, repo: Path) -> tuple[Calibrated | None,
                                                                              list[str]]:
     """The history's figures for the ticket (None: the package defaults) and lines saying which
-    figures and which decomposition were used, and why."""
+    figures and which decomposition were used, and why (``harness.budget.calibrated``); this
+    side finds the ticket and the project's history file."""
     settings = Settings.of(plan)
     ticket = load_ticket(ticket_path)
     try:
         db = settings.open(repo, create=False)
     except NoHistoryError as exc:
         return None, [f"calibration: none — {exc}"]
-    samples = db.samples()
-    ceilings = _ceilings(plan, db, samples)
-    cal = ceilings.calibration
-    assert cal is not None
-    if not ceilings.active:
-        return None, [f"calibration: none — {cal.usable_runs} usable runs in {db.path}, below "
-                      f"calibration.min_runs {settings.calibration.min_runs}"]
-    shape, whence = _shape(db, samples, ticket.id)
-    return _figures(plan, db, ceilings, shape, whence=whence, samples=samples)
-
-
-def _ceilings(plan: RunPlan, db: HistoryDB, samples: list[Sample]) -> Ceilings:
-    s = plan.config.calibration
-    return Ceilings(plan.config.token_cap, s, Settings.of(plan).on_rambling,
-                    fit_history(samples, min_runs=s.min_runs, quantile=s.quantile),
-                    f"history {db.path}")
-
-
-def _shape(db: HistoryDB, samples: list[Sample], ticket: str) -> tuple[Shape, str]:
-    latest = db.latest_shape(ticket)
-    if latest is not None:
-        return latest[1], f"the decomposition of {ticket}'s latest recorded plan (run {latest[0]})"
-    shapes = [s.shape for s in samples if s.shape is not None]
-    typical = Shape(*(round(median(sh.raw(f) for sh in shapes)) for f in
-                      ("sub_tickets", "chain_depth", "operations")))
-    return typical, f"the history's median decomposition ({ticket} has no recorded plan yet)"
-
-
-def _scale(ceilings: Ceilings, stage: str, shape: Shape, samples: list[Sample]) -> float:
-    """How much larger a stage's attempts are for ``shape`` than in the history's typical run
-    (median attempts are measured over every decomposition)."""
-    here = ceilings.expected(stage, shape)
-    typical = [e for s in samples if s.shape and (e := ceilings.expected(stage, s.shape))]
-    return here / median(typical) if here and typical else 1.0
-
-
-def _figures(plan: RunPlan, db: HistoryDB, ceilings: Ceilings, shape: Shape, *, whence: str,
-             samples: list[Sample]) -> tuple[Calibrated, list[str]]:
-    decision = ceilings.cap(shape)
-    run_tokens = {role: n for role in plan.stages
-                  if (n := ceilings.expected(role, shape)) is not None}
-    attempts = {}
-    for stage, f in db.attempt_figures().items():
-        if stage in plan.stages:
-            k = _scale(ceilings, stage, shape, samples)
-            attempts[stage] = RoleTokens(input=round(f.prompt * k), output=round(f.output * k),
-                                         cached_prefix=min(f.cached_share, 1.0), retry_context=0)
-    usable = ceilings.calibration.usable_runs if ceilings.calibration else 0
-    source = f"calibrated from {usable} runs in {db.path}"
-    defaults = [r for r in plan.stages if r not in run_tokens]
-    lines = [f"decomposition: {shape.describe()} — {whence}",
-             f"cap: {decision.cap:,} ({decision.note})"]
-    if defaults:
-        lines.append(f"package defaults for {', '.join(defaults)} (no calibrated expectation "
-                     "for this decomposition)")
-    name = "calibrated ceiling" if decision.cap < plan.config.token_cap else "token_cap"
-    return Calibrated(source, decision.cap, name, run_tokens, attempts), lines
+    return calibrated_figures(plan, db, ticket.id)

@@ -7,8 +7,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from harness.budget.estimate import HAPPY, PATHS, CostReport, Step
 from harness.config.durations import format_duration
-from harness.pipeline.cost import HAPPY, PATHS, CostReport, Step
 from harness.stages import Attempt, RunPlan, StagePlan
 
 

@@ -12,9 +12,9 @@ from rich.table import Table
 from rich.text import Text
 
 from harness.cli.render import console as make_console
-from harness.runs.report import Written, make_report, resolve
-from harness.runs.report_model import BatchReport, RunReport, plural
-from harness.runs.report_sections import (
+from harness.report.make import Written, make_report, resolve
+from harness.report.model import BatchReport, RunReport, plural
+from harness.report.sections import (
     Section,
     batch_sections,
     run_sections,

@@ -14,7 +14,7 @@ import click
 from rich.console import Console
 
 from harness.cli.sandbox_cmds import sandbox_config
-from harness.runs.ray_node import SLOT, WORK_DIR_ENV, node_engine, node_image
+from harness.scale.node import SLOT, WORK_DIR_ENV, node_engine, node_image
 
 _RAY = [sys.executable, "-m", "ray.scripts.scripts"]  # the ray CLI of this interpreter
 

@@ -1,1 +1,2 @@
-"""The pipeline: the run itself and its pre-run cost model."""
+"""The pipeline: one ticket through its stages (Planner, Coder with tests, Debugger, Reviewer),
+attempt by attempt, against a ``Sandbox`` and through a ``Recorder``."""

@@ -15,9 +15,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ValidationError
 
+from harness.budget.meter import Meter
 from harness.config.schema import McpServerConfig
-from harness.errors import RunStopped, VendorError, VendorTimeoutError
-from harness.pipeline.events import Meter, Recorder
+from harness.errors import RunStopped
+from harness.pipeline.events import Recorder
 from harness.pipeline.mcp_tools import ToolHub
 from harness.pipeline.prompts import Prompt
 from harness.pipeline.repomap_tool import call_repo_map
@@ -26,6 +27,7 @@ from harness.repomap import RepoMap
 from harness.sandbox.base import Sandbox
 from harness.sandbox.restore import restore
 from harness.stages.plan import Attempt
+from harness.vendors.errors import VendorError, VendorTimeoutError
 from harness.vendors.types import Message, ModelRequest, ModelResponse, ToolResult, Usage
 
 Outcome = Literal["done", "timed_out", "error", "turn_limit", "no_result", "stopped"]
@@ -68,22 +70,22 @@ class AgentOutcome:
     usage: Usage = field(default_factory=Usage)
     cost_usd: float = 0.0
     duration_s: float = 0.0
+    # The cap the attempt crossed (outcome "stopped"): the caller records the attempt, then
+    # stops the run with it.
+    stopped: RunStopped | None = None
 
     def add(self, response: ModelResponse) -> None:
         self.add_usage(response.usage, response.cost_usd)
         self.turns += 1
 
-    def add_usage(self, r: Usage, cost_usd: float) -> None:
-        u = self.usage
-        self.usage = Usage(u.input_tokens + r.input_tokens, u.output_tokens + r.output_tokens,
-                           u.cache_read_tokens + r.cache_read_tokens,
-                           u.cache_write_tokens + r.cache_write_tokens,
-                           u.thinking_tokens + r.thinking_tokens)
+    def add_usage(self, usage: Usage, cost_usd: float) -> None:
+        self.usage += usage
         self.cost_usd += cost_usd
 
 
 def run_attempt(task: AgentTask, env: AttemptEnv) -> AgentOutcome:
-    """Run one attempt to its end. Raises only ``RunStopped`` (a cap) and ``SandboxError``."""
+    """Run one attempt to its end. Raises only ``SandboxError``: a crossed cap ends the attempt
+    ``stopped``, with what it spent so far and the ``RunStopped`` that ends the run."""
     started = time.monotonic()
     deadline = started + task.timeout
     out = AgentOutcome("no_result")
@@ -100,10 +102,7 @@ def run_attempt(task: AgentTask, env: AttemptEnv) -> AgentOutcome:
     except VendorError as exc:
         out.outcome, out.detail = "error", str(exc)
     except RunStopped as stop:  # a cap: what the attempt spent so far still goes on record
-        out.outcome, out.detail = "stopped", str(stop)
-        out.duration_s = round(time.monotonic() - started, 3)
-        stop.partial = out
-        raise
+        out.outcome, out.detail, out.stopped = "stopped", str(stop), stop
     out.duration_s = round(time.monotonic() - started, 3)
     return out
 
@@ -116,7 +115,7 @@ def _call(task: AgentTask, env: AttemptEnv, request: ModelRequest,
     except VendorError as exc:
         env.recorder.exchange(task.stage, task.attempt.number, request, None, exc,
                               workspace=_session_workspace(env, cli, exc.workspace))
-        if isinstance(exc.spent, Usage):  # a failed call's tokens count against the caps too
+        if exc.spent is not None:  # a failed call's tokens count against the caps too
             out.add_usage(exc.spent, exc.cost_usd)
             env.meter.add(exc.spent, exc.cost_usd)
         raise

@@ -13,12 +13,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, create_model
 
-from harness.calibration.ceilings import Ceilings, RamblingStopped
-from harness.calibration.model import Shape
+from harness.budget.guard import Guard
 from harness.config.schema import DEFAULT_REPO_MAP_TOKENS, SandboxConfig
-from harness.errors import RunStopped
 from harness.pipeline.agent import AgentOutcome, AgentTask, AttemptEnv, run_attempt
-from harness.pipeline.events import AttemptRecord, Meter, Recorder, UsageRecord
+from harness.pipeline.events import AttemptRecord, Recorder
 from harness.pipeline.manifest import (
     Decomposition,
     Diagnosis,
@@ -101,11 +99,10 @@ class Pipeline:
     ticket: Ticket
     sandbox: Sandbox
     sandbox_cfg: SandboxConfig
-    meter: Meter
+    guard: Guard  # the caps, the calibrated ceiling and rambling: may the run go on?
     recorder: Recorder
     conventions: str | None = None
     mcp: dict[str, ToolHub] = field(default_factory=dict)  # by stage role
-    ceilings: Ceilings | None = None  # calibrated cap and rambling checks (harness.calibration)
     repo_map: RepoMap | None = None  # the base commit's map: the Planner's prompt, repo_map tool
     manifest: Manifest | None = None
     decomposition: Decomposition | None = None
@@ -114,8 +111,6 @@ class Pipeline:
     diagnoses: list[Diagnosis] = field(default_factory=list)
     _debugger_calls: int = 0
     _rounds: dict[str, int] = field(default_factory=dict)  # ladder walks per label prefix
-    _spent: dict[str, int] = field(default_factory=dict)  # tokens by stage, for rambling
-    _rambling: list[dict[str, Any]] = field(default_factory=list)
     _memo: dict[str, str] = field(default_factory=dict)
 
     def run(self) -> Ending:
@@ -124,7 +119,7 @@ class Pipeline:
         while True:
             try:
                 if replan:
-                    self._plan()
+                    self._run_planner()
                     replan = False
                 self._code_all()
                 self._review()
@@ -140,7 +135,7 @@ class Pipeline:
 
     # -- stages --------------------------------------------------------------------------------
 
-    def _plan(self) -> None:
+    def _run_planner(self) -> None:
         stage = self.plan.stages["planner"]
         brief = self.briefs.pop("planner", None)
         prefix = self._round("planner")
@@ -172,34 +167,7 @@ class Pipeline:
         self.recorder.update(manifest=manifest.model_dump(),
                              decomposition=self.decomposition.as_dict())
         self.recorder.event("decomposition", **self.decomposition.as_dict())
-        if self.ceilings is not None:  # the cap now follows this decomposition (re-plans too)
-            decision = self.ceilings.cap(self._shape())
-            self.meter.limit(decision.cap if decision.source == "calibrated" else None,
-                             decision.note)
-            self.recorder.update(calibration={**self.ceilings.start(), **decision.as_dict()})
-            self.recorder.event("ceiling", **decision.as_dict())
-
-    def _shape(self) -> Shape:
-        assert self.decomposition is not None
-        return Shape.of(self.decomposition.as_dict())
-
-    def _watch(self, role: str, tokens: int) -> None:
-        """After each attempt: the calibrated cap (it may have dropped below what is spent)
-        and, once per stage, whether the stage is rambling."""
-        self._spent[role] = self._spent.get(role, 0) + tokens
-        if self.ceilings is None or self.decomposition is None:
-            return
-        self.meter.check()
-        if any(r["stage"] == role for r in self._rambling):
-            return
-        found = self.ceilings.rambling(role, self._spent[role], self._shape())
-        if found is None:
-            return
-        self._rambling.append(found.as_dict())
-        self.recorder.update(rambling=list(self._rambling))
-        self.recorder.event("rambling", **found.as_dict(), message=found.message())
-        if found.action == "stop":
-            raise RamblingStopped(found)
+        self.guard.decomposed(self.decomposition.as_dict())  # the cap follows it (re-plans too)
 
     def _code_all(self) -> None:
         assert self.manifest is not None
@@ -331,15 +299,14 @@ class Pipeline:
         task = AgentTask(stage.role, label, attempt, role.system, prompt, box, role.result,
                          stage.timeout, stage.config.max_turns or MAX_TURNS, role.text_is_result,
                          tuple(stage.config.mcp_servers))
-        env = AttemptEnv(self.sandbox, self.meter, self.recorder, self.mcp.get(stage.role),
+        env = AttemptEnv(self.sandbox, self.guard.meter, self.recorder, self.mcp.get(stage.role),
                          self.repo_map)
-        try:
-            return run_attempt(task, env)
-        except RunStopped as stop:  # the interrupted attempt's spend belongs in the record
-            if isinstance(stop.partial, AgentOutcome):
-                self._record(stage, attempt, label, stop.partial, stop.status, detail=str(stop),
-                             watch=False)
-            raise
+        out = run_attempt(task, env)
+        if out.stopped is not None:  # a cap: the attempt's spend goes on record, the run stops
+            self._record(stage, attempt, label, out, out.stopped.status, detail=str(out.stopped),
+                         watch=False)
+            raise out.stopped
+        return out
 
     def _record(self, stage: StagePlan, attempt: Attempt, label: str, out: AgentOutcome,
                 outcome: str, *, detail: str = "", tests: list[TestRun] | None = None,
@@ -347,14 +314,14 @@ class Pipeline:
         paths = [f"{r.scope}: {'passed' if r.passed else 'failed'}" for r in tests or []]
         record = AttemptRecord(
             stage.role, attempt.number, label, attempt.tier, attempt.vendor.name, attempt.model_id,
-            str(attempt.control) if attempt.control else None, UsageRecord.of(out.usage),
+            str(attempt.control) if attempt.control else None, out.usage,
             out.usage.total, round(out.cost_usd, 6), out.duration_s, out.turns, outcome,
             detail[:2000], paths, diff)
         self.recorder.attempt(record)
         self.recorder.event("attempt_end", stage=stage.role, attempt=attempt.number,
                             outcome=outcome, tokens=out.usage.total, cost_usd=out.cost_usd)
-        if watch:
-            self._watch(stage.role, out.usage.total)
+        if watch:  # may the run go on after this attempt?
+            self.guard.after_attempt(stage.role, out.usage.total)
 
 
 def _failure(out: AgentOutcome) -> str:

@@ -71,7 +71,7 @@ class BatchState:
 
 Listener = Callable[[BatchState], None]
 # Runs ``todo`` and records each finished ticket (results.jsonl, ``state``); the local engine
-# is a thread pool, harness.runs.ray_engine spreads tickets over a Ray cluster.
+# is a thread pool, harness.scale.engine spreads tickets over a Ray cluster.
 Engine = Callable[[BatchSpec, BatchState, Sequence[BatchItem], Listener | None], None]
 
 
@@ -146,7 +146,7 @@ class _Worker:
                 return
             state.running.add(item.ticket.id)
         self._changed()
-        row = _run_one(spec, item)
+        row = run_one(spec, item)
         with self.writer:
             append_result(spec.runs_dir, row)
         with state.lock:
@@ -165,22 +165,26 @@ def _capped(spec: BatchSpec, state: BatchState) -> bool:
     return spec.token_cap is not None and state.tokens >= spec.token_cap
 
 
-def _run_one(spec: BatchSpec, item: BatchItem) -> dict[str, Any]:
+def run_one(spec: BatchSpec, item: BatchItem) -> dict[str, Any]:
+    """One ticket of the batch, run to its end on this machine: its results.jsonl row (the
+    local engine's workers and the Ray engine's ticket tasks both run tickets through this)."""
     started = time.monotonic()
     request = RunRequest(item.ticket, item.repo or spec.repo, spec.config, spec.runs_dir,
                          history_home=spec.history_home)
     try:
         result = execute(request, client=connect())
     except HarnessError as exc:  # refused before a run directory existed
-        return _row(item, None, "error", str(exc), time.monotonic() - started)
+        return result_row(item, None, "error", str(exc), time.monotonic() - started)
     except Exception as exc:  # one ticket's crash never stops the others
-        return _row(item, None, "error", f"{type(exc).__name__}: {exc}",
-                    time.monotonic() - started)
-    return _row(item, result, result.status, result.detail, time.monotonic() - started)
+        return result_row(item, None, "error", f"{type(exc).__name__}: {exc}",
+                          time.monotonic() - started)
+    return result_row(item, result, result.status, result.detail, time.monotonic() - started)
 
 
-def _row(item: BatchItem, result: RunResult | None, status: str, detail: str,
-         elapsed: float) -> dict[str, Any]:
+def result_row(item: BatchItem, result: RunResult | None, status: str, detail: str,
+               elapsed: float) -> dict[str, Any]:
+    """results.jsonl's row for a ticket: its status, run directory and totals (read from
+    run.json, when the run has one)."""
     state = read_run(result.run_dir) if result else None
     attempts: dict[str, int] = {}
     for a in (state or {}).get("attempts", []):

@@ -15,12 +15,13 @@ from typing import Any
 import docker
 import git
 
+from harness.budget.guard import Guard
+from harness.budget.meter import Meter
 from harness.calibration.ceilings import Ceilings, RamblingStopped
 from harness.calibration.runtime import prepare
 from harness.config import secrets as config_secrets
 from harness.config.schema import SandboxConfig
 from harness.errors import HarnessError, RepoMapError, RunStopped
-from harness.pipeline.events import Meter
 from harness.pipeline.mcp_replay import RecordedMcp
 from harness.pipeline.mcp_tools import McpHub, ToolHub
 from harness.pipeline.orchestrator import Ending, Pipeline
@@ -152,9 +153,8 @@ def _run(request: RunRequest, plan: RunPlan, ticket: Ticket, recorder: RunRecord
                         image=sandbox.container.attrs.get("Image"),
                         workspace_notes=list(sandbox.workspace.notes))
         hubs = stack.enter_context(_mcp_hubs(plan, request.config.resolve().parent))
-        pipeline = Pipeline(plan, ticket, sandbox, cfg, meter, recorder,
-                            conventions=_conventions(sandbox, ticket), mcp=hubs,
-                            ceilings=ceilings,
+        pipeline = Pipeline(plan, ticket, sandbox, cfg, Guard(meter, recorder, ceilings),
+                            recorder, conventions=_conventions(sandbox, ticket), mcp=hubs,
                             repo_map=_repo_map(plan, request, sandbox.workspace.base_commit,
                                                recorder))
         try:

@@ -28,8 +28,9 @@ from typing import Any
 from harness.pipeline.events import AttemptRecord
 from harness.runs import cache_share
 from harness.vendors.common import redact, redact_data
+from harness.vendors.errors import VendorError
 from harness.vendors.transcript import request_record, response_record
-from harness.vendors.types import ModelRequest, ModelResponse, Usage
+from harness.vendors.types import ModelRequest, ModelResponse
 
 RUN_JSON = "run.json"
 CRASH = "crash.txt"
@@ -112,10 +113,9 @@ class RunRecorder:
                 "response": response_record(response) if response else None,
                 "error": str(error) if error else None,
                 "error_type": type(error).__name__ if error else None}
-        spent = getattr(error, "spent", None)
-        if isinstance(spent, Usage):  # a failed call's spend, counted again by a replay
-            body.update(spent=dataclasses.asdict(spent),
-                        spent_cost_usd=getattr(error, "cost_usd", 0.0))
+        if isinstance(error, VendorError) and error.spent is not None:
+            # a failed call's spend, counted again by a replay
+            body.update(spent=dataclasses.asdict(error.spent), spent_cost_usd=error.cost_usd)
         if workspace is not None:
             body["workspace"] = workspace
         text = json.dumps(redact_data(body), indent=1, default=str)

@@ -20,6 +20,7 @@ from docker.types import Mount
 
 from harness.config.schema import SandboxConfig
 from harness.errors import SandboxError
+from harness.resources import bundled
 from harness.sandbox.base import WORKDIR, ExecResult, Sandbox, SearchHit
 from harness.sandbox.egress import (
     CONTROL_DIR,
@@ -30,7 +31,6 @@ from harness.sandbox.egress import (
     serve,
 )
 from harness.sandbox.files import WorkspaceFiles
-from harness.sandbox.resources import bundled
 from harness.sandbox.workspace import Workspace, remove_workspace
 from harness.vendors.egress import EGRESS_PORT
 from harness.vendors.types import EgressRoute

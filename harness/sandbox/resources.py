@@ -1,18 +1,6 @@
-"""Files the sandbox image is built from: the Dockerfile, the in-container helpers (sandbox/) and
-the base-image bootstrap script. A wheel carries them in harness/_bundled; a source checkout
-has them at the repository root."""
+"""Where ``harness.sandbox.image`` finds the shipped files: ``harness.resources``, their one home
+(kept under this name until image.py, which issue 13 is changing, imports it from there)."""
 
-from __future__ import annotations
+from harness.resources import bundled
 
-from pathlib import Path
-
-_PACKAGE = Path(__file__).resolve().parents[1]
-
-
-def bundled(name: str) -> Path:
-    """``name`` as shipped (``Dockerfile.sandbox``, ``sandbox``, ``scripts/...``)."""
-    for root in (_PACKAGE / "_bundled", _PACKAGE.parent):
-        if (root / name).exists():
-            return root / name
-    raise FileNotFoundError(f"{name} is missing from this harness installation — reinstall "
-                            "harness, or set sandbox.dockerfile")
+__all__ = ["bundled"]

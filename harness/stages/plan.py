@@ -12,9 +12,8 @@ from dataclasses import dataclass
 
 from harness.config.catalog import Catalog
 from harness.config.schema import ANY_STAGE, ROUTING_ROLES, TIERS, ModelEntry, StageConfig, Tier
-from harness.vendors import NativeControl, Vendor, get_vendor
-from harness.vendors.base import VendorOptions
-from harness.vendors.types import CallSettings
+from harness.vendors import Vendor, get_vendor
+from harness.vendors.types import CallSettings, NativeControl, VendorOptions
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import Field
 
 from harness.config.schema import ModelEntry, Tier
-from harness.errors import (
+from harness.vendors import common
+from harness.vendors.base import Vendor, level_problem, pick_level, thinking_budget
+from harness.vendors.errors import (
     ContextTooLongError,
     MalformedResponseError,
     RateLimitedError,
@@ -29,26 +31,19 @@ from harness.errors import (
     VendorError,
     VendorTimeoutError,
 )
-from harness.vendors import common
-from harness.vendors.base import (
-    NativeControl,
-    OptionProblem,
-    Vendor,
-    VendorOptions,
-    concept,
-    level_problem,
-    pick_level,
-    thinking_budget,
-)
 from harness.vendors.types import (
     CallSettings,
     CommandRunner,
     Message,
     ModelRequest,
     ModelResponse,
+    NativeControl,
+    OptionProblem,
     StopReason,
     ToolCall,
     Usage,
+    VendorOptions,
+    concept,
 )
 
 if TYPE_CHECKING:

@@ -9,54 +9,24 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import ClassVar, Literal
 
 from harness.config.schema import ModelEntry, Provider, Tier
-from harness.errors import VendorError
-
-if TYPE_CHECKING:
-    from harness.vendors.types import CommandRunner, ModelRequest, ModelResponse
+from harness.vendors.errors import VendorError
+from harness.vendors.types import (
+    CommandRunner,
+    ModelRequest,
+    ModelResponse,
+    NativeControl,
+    OptionProblem,
+    VendorOptions,
+)
 
 # Level names in increasing order of reasoning spend, across vendors.
 LEVEL_ORDER: tuple[str, ...] = ("minimal", "low", "medium", "high", "xhigh", "max")
 # Abstract tier -> thinking-token budget, for models steered by a budget (clamped per model).
 THINKING_BUDGET_FOR_TIER: dict[Tier, int] = {"low": 2048, "medium": 8192, "high": 16384,
                                              "max": 32768}
-
-
-def concept(name: str, description: str) -> Any:
-    """A vendor option field tagged with the cross-vendor concept it controls, so an option
-    refused on one vendor can name that vendor's equivalents."""
-    return Field(None, description=description, json_schema_extra={"concept": name})
-
-
-class VendorOptions(BaseModel):
-    """Base of each vendor's ``vendor_options`` schema: unknown knobs are refused."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-@dataclass(frozen=True)
-class NativeControl:
-    """The vendor's own setting an attempt sends, e.g. ``output_config.effort=high``."""
-
-    name: str
-    value: str | int
-    pinned: bool = False  # set by vendor_options rather than derived from the tier
-
-    def __str__(self) -> str:
-        sep = " " if self.name.startswith("--") else "="
-        return f"{self.name}{sep}{self.value}"
-
-
-@dataclass(frozen=True)
-class OptionProblem:
-    key: str
-    message: str
-    hint: str
 
 
 class Vendor(ABC):

@@ -8,25 +8,17 @@ import base64
 import json
 from collections.abc import Iterator, Mapping
 
+from harness.resources import bundled
 from harness.vendors.types import Message
 
 # The whole exec request travels as one argv string (at most 128 KiB on Linux), so a large
 # prompt is written to the container in several execs of about this many base64 characters.
 STAGE_BUDGET = 96_000
-# Removes earlier sessions' directories (every process they started is gone: an exec ends by
-# killing them), makes this session's, and appends base64 chunks to files: argv is DIR, SUBDIRS
-# (comma-separated), then PATH B64 pairs. A session directory is named PREFIX-<token>.
-STAGE_SOURCE = """\
-import base64, glob, os, shutil, sys
-for old in glob.glob(sys.argv[1].rsplit("-", 1)[0] + "-*"):
-    if old != sys.argv[1]:
-        shutil.rmtree(old, ignore_errors=True)
-for sub in sys.argv[2].split(","):
-    os.makedirs(os.path.join(sys.argv[1], sub), mode=0o700, exist_ok=True)
-for path, data in zip(sys.argv[3::2], sys.argv[4::2]):
-    with open(path, "ab") as f:
-        f.write(base64.b64decode(data))
-"""
+# In-container code (sandbox/README.md), sent with every exec that writes a session's files:
+# removes earlier sessions' directories (every process they started is gone: an exec ends by
+# killing them), makes this session's, and appends base64 chunks to files. A session directory
+# is named PREFIX-<token>.
+STAGE_SOURCE = bundled("sandbox/cli_stage.py").read_text(encoding="utf-8")
 
 
 def stage_commands(directory: str, subdirs: tuple[str, ...],

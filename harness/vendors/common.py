@@ -10,7 +10,12 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from harness.errors import RateLimitedError, TransientVendorError, VendorAuthError, VendorError
+from harness.vendors.errors import (
+    RateLimitedError,
+    TransientVendorError,
+    VendorAuthError,
+    VendorError,
+)
 from harness.vendors.types import ModelRequest
 
 T = TypeVar("T")

@@ -35,7 +35,7 @@ def metered(exchanges: list[Exchange], settings: CallSettings) -> tuple[Usage, f
     """The session's tokens and their cost, each exchange priced at the model that answered."""
     total, cost = Usage(), 0.0
     for ex in exchanges:
-        total = _add(total, ex.usage)
+        total += ex.usage
         cost += ex.usage.cost(price_of(ex.model, settings))
     return total, cost
 
@@ -47,13 +47,6 @@ def price_of(model: str | None, settings: CallSettings) -> Price:
         return settings.entry.price
     found = packaged_catalog().resolve(model)
     return found[1].price if found else settings.entry.price
-
-
-def _add(a: Usage, b: Usage) -> Usage:
-    return Usage(a.input_tokens + b.input_tokens, a.output_tokens + b.output_tokens,
-                 a.cache_read_tokens + b.cache_read_tokens,
-                 a.cache_write_tokens + b.cache_write_tokens,
-                 a.thinking_tokens + b.thinking_tokens)
 
 
 @dataclass

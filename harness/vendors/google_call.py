@@ -10,7 +10,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from harness.errors import (
+from harness.vendors import common, google_cache
+from harness.vendors.errors import (
     ContextTooLongError,
     MalformedResponseError,
     RateLimitedError,
@@ -19,7 +20,6 @@ from harness.errors import (
     VendorError,
     VendorTimeoutError,
 )
-from harness.vendors import common, google_cache
 from harness.vendors.types import ModelRequest
 
 if TYPE_CHECKING:

@@ -19,30 +19,30 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import Field
 
 from harness.config.schema import ModelEntry, Tier
-from harness.errors import (
+from harness.vendors import common, google_cache
+from harness.vendors.base import Vendor, level_problem, pick_level, thinking_budget
+from harness.vendors.errors import (
     MalformedResponseError,
     RefusalError,
     TransientVendorError,
     VendorError,
 )
-from harness.vendors import common, google_cache
-from harness.vendors.base import (
+from harness.vendors.google_call import Call, tools
+from harness.vendors.types import (
+    CommandRunner,
+    ModelRequest,
+    ModelResponse,
     NativeControl,
     OptionProblem,
-    Vendor,
+    StopReason,
+    ToolCall,
+    Usage,
     VendorOptions,
     concept,
-    level_problem,
-    pick_level,
-    thinking_budget,
 )
-from harness.vendors.google_call import Call, tools
-from harness.vendors.types import ModelRequest, ModelResponse, StopReason, ToolCall, Usage
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the SDK is imported on the first call, never by a config check
     from google.genai import types as gt
-
-    from harness.vendors.types import CommandRunner
 
 ThinkingLevel = Literal["minimal", "low", "medium", "high"]
 
@@ -295,8 +295,8 @@ def _with_cache(response: ModelResponse, request: ModelRequest,
     if made is None:
         return response
     handle, tokens = made
-    u, price = response.usage, request.settings.entry.price
-    usage = dataclasses.replace(u, cache_write_tokens=u.cache_write_tokens + tokens)
+    price = request.settings.entry.price
+    usage = response.usage + Usage(cache_write_tokens=tokens)
     ttl = handle.expires_at - time.time()
     cost = usage.cost(price) + google_cache.storage_usd(price, tokens, ttl)
     return dataclasses.replace(response, usage=usage, cost_usd=cost,

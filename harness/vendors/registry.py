@@ -16,8 +16,8 @@ from harness.vendors.base import Vendor
 VENDORS: dict[str, str] = {
     "anthropic": "harness.vendors.anthropic_sdk:AnthropicVendor",
     "google": "harness.vendors.google_sdk:GoogleVendor",
-    "claude-cli": "harness.vendors.claude_cli:ClaudeCliVendor",
-    "gemini-cli": "harness.vendors.gemini_cli:GeminiCliVendor",
+    "claude-cli": "harness.vendors.claude_cli.vendor:ClaudeCliVendor",
+    "gemini-cli": "harness.vendors.gemini_cli.vendor:GeminiCliVendor",
     "scripted": "harness.vendors.scripted:ScriptedVendor",
     "replay": "harness.vendors.replay:ReplayVendor",
     "replay-cli": "harness.vendors.replay:ReplayCliVendor",

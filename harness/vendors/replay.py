@@ -23,17 +23,25 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from harness import errors
 from harness.config.schema import ModelEntry, Tier
-from harness.errors import HarnessError, VendorError
-from harness.vendors.base import NativeControl, Vendor, VendorOptions
+from harness.errors import HarnessError
+from harness.vendors import errors
+from harness.vendors.base import Vendor
+from harness.vendors.errors import VendorError
 from harness.vendors.transcript import (
     comparable,
     first_difference,
     request_record,
     response_from_record,
 )
-from harness.vendors.types import CommandRunner, ModelRequest, ModelResponse, Usage
+from harness.vendors.types import (
+    CommandRunner,
+    ModelRequest,
+    ModelResponse,
+    NativeControl,
+    Usage,
+    VendorOptions,
+)
 
 
 class ReplayDivergedError(HarnessError, AssertionError):

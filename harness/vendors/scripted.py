@@ -19,15 +19,19 @@ from importlib import import_module
 from typing import Any, ClassVar
 
 from harness.config.schema import ModelEntry, Tier
-from harness.errors import VendorError, VendorTimeoutError
-from harness.vendors.base import NativeControl, OptionProblem, Vendor, VendorOptions, concept
+from harness.vendors.base import Vendor
+from harness.vendors.errors import VendorError, VendorTimeoutError
 from harness.vendors.types import (
     CommandRunner,
     ModelRequest,
     ModelResponse,
+    NativeControl,
+    OptionProblem,
     StopReason,
     ToolCall,
     Usage,
+    VendorOptions,
+    concept,
 )
 
 CHARS_PER_TOKEN = 4

@@ -1,4 +1,6 @@
-"""What crosses the vendor boundary: one model call's request and its typed response.
+"""What crosses the vendor boundary: one model call's request and its typed response, the
+option and control types every vendor declares (``VendorOptions``, ``NativeControl``), and what
+a CLI vendor asks of the sandbox (``CommandRunner``, ``EgressRoute``).
 
 The tool-use loop lives above this boundary (the pipeline); a vendor only translates one request
 into its wire format and the answer back. Every vendor returns the same shapes, so a vendor swap
@@ -14,10 +16,43 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from harness.config.schema import McpServerConfig, ModelEntry, Price
-from harness.vendors.base import NativeControl, VendorOptions
 
 StopReason = Literal["end_turn", "tool_use", "max_tokens", "refusal", "error"]
+
+
+def concept(name: str, description: str) -> Any:
+    """A vendor option field tagged with the cross-vendor concept it controls, so an option
+    refused on one vendor can name that vendor's equivalents."""
+    return Field(None, description=description, json_schema_extra={"concept": name})
+
+
+class VendorOptions(BaseModel):
+    """Base of each vendor's ``vendor_options`` schema: unknown knobs are refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class NativeControl:
+    """The vendor's own setting an attempt sends, e.g. ``output_config.effort=high``."""
+
+    name: str
+    value: str | int
+    pinned: bool = False  # set by vendor_options rather than derived from the tier
+
+    def __str__(self) -> str:
+        sep = " " if self.name.startswith("--") else "="
+        return f"{self.name}{sep}{self.value}"
+
+
+@dataclass(frozen=True)
+class OptionProblem:
+    key: str
+    message: str
+    hint: str
 
 
 @dataclass(frozen=True)
@@ -107,6 +142,14 @@ class Usage:
     def total(self) -> int:
         return (self.input_tokens + self.output_tokens + self.cache_read_tokens
                 + self.cache_write_tokens)
+
+    def __add__(self, other: Usage) -> Usage:
+        """Both counts together, field by field (a session's exchanges, an attempt's calls)."""
+        return Usage(self.input_tokens + other.input_tokens,
+                     self.output_tokens + other.output_tokens,
+                     self.cache_read_tokens + other.cache_read_tokens,
+                     self.cache_write_tokens + other.cache_write_tokens,
+                     self.thinking_tokens + other.thinking_tokens)
 
     def cost(self, price: Price) -> float:
         """USD at the catalog's per-million prices."""
@@ -200,11 +243,34 @@ class EgressLink(Protocol):
         """Write a file the container can read and never change; its path in the container."""
 
 
+class ExecOutcome(Protocol):
+    """How a command ended (``harness.sandbox.base.ExecResult``): a value, never an error."""
+
+    @property
+    def exit_code(self) -> int: ...
+    @property
+    def stdout(self) -> str: ...
+    @property
+    def stderr(self) -> str: ...
+    @property
+    def timed_out(self) -> bool: ...
+    @property
+    def oom_killed(self) -> bool: ...
+    @property
+    def truncated(self) -> int:
+        """Characters cut from the middle of the output (the sandbox's output limit)."""
+    @property
+    def ok(self) -> bool: ...
+
+    def summary(self) -> str:
+        """One line: how the command ended."""
+
+
 class CommandRunner(Protocol):
     """Where a CLI vendor runs its process: the ticket's sandbox (``Sandbox.exec``), reaching its
     API only through ``Sandbox.egress(route)`` while the CLI runs."""
 
     def exec(self, cmd: str | list[str], *, timeout: float | None = None,
-             env: Mapping[str, str] | None = None, workdir: str = ...) -> Any: ...
+             env: Mapping[str, str] | None = None, workdir: str = ...) -> ExecOutcome: ...
 
     def egress(self, route: EgressRoute) -> AbstractContextManager[EgressLink]: ...

@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 import docker
 import pytest
 
-from harness.testing.anthropic_server import AnthropicHandler, text, tool_use
-from harness.testing.loopback import LoopbackServer, Reply
+from harness.fakes.anthropic_server import AnthropicHandler, text, tool_use
+from harness.fakes.loopback import LoopbackServer, Reply
 from tests.pipeline.conftest import FIXED, MANIFEST, Outcome
 
 pytestmark = pytest.mark.docker  # every test here needs the engine

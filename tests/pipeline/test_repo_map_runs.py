@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from harness.testing.anthropic_server import AnthropicHandler, conversation
-from harness.testing.loopback import LoopbackServer, Recorded
+from harness.fakes.anthropic_server import AnthropicHandler, conversation
+from harness.fakes.loopback import LoopbackServer, Recorded
 from tests.pipeline.conftest import FIXED, MANIFEST, Outcome, sandbox_section
 
 pytestmark = pytest.mark.docker  # every test here needs the engine

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from harness.cli import main
-from harness.errors import TransientVendorError
+from harness.vendors.errors import TransientVendorError
 from harness.vendors.scripted import Reply, ScriptFn, register_script
 from harness.vendors.types import ModelRequest, Usage
 from tests.pipeline.conftest import BUGGY, FIXED, MANIFEST, Outcome, git, sandbox_section

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from harness.runs.report_run import run_report
-from harness.testing.anthropic_server import AnthropicHandler, conversation
-from harness.testing.gemini_server import GeminiHandler
-from harness.testing.loopback import LoopbackServer, Recorded, Reply
+from harness.fakes.anthropic_server import AnthropicHandler, conversation
+from harness.fakes.gemini_server import GeminiHandler
+from harness.fakes.loopback import LoopbackServer, Recorded, Reply
+from harness.report.run import run_report
 from tests.pipeline.conftest import BUGGY, FIXED, MANIFEST, Outcome, sandbox_section
 
 pytestmark = pytest.mark.docker  # every test here needs the engine

@@ -21,8 +21,8 @@ import pytest
 from harness.calibration.history_db import HistoryDB
 from harness.calibration.project import history_file, project_id
 from harness.runs.batch import finished_rows
-from harness.runs.ray_bundle import node_clone, pack_bundle
 from harness.sandbox.docker_sandbox import LABEL_RUN_DIR
+from harness.scale.bundle import node_clone, pack_bundle
 from harness.stages import load_plan
 from tests.runs.ray_cluster import HARNESS, ROOT, Cluster, node_env, two_node_cluster
 from tests.runs.ray_scripts import KEY_ENV, STAGES
@@ -103,7 +103,7 @@ def test_a_node_without_docker_refuses_to_join(tmp_path: Path) -> None:
 
 
 def test_only_the_key_variables_the_stages_name_reach_the_tasks(tmp_path: Path) -> None:
-    from harness.runs.ray_engine import secret_env  # noqa: PLC0415 (imports ray)
+    from harness.scale.engine import secret_env  # noqa: PLC0415 (imports ray)
     (tmp_path / "stages.yaml").write_text(STAGES)
     plan = load_plan(tmp_path / "stages.yaml")
     environ = {KEY_ENV: SECRET, "AWS_SECRET_ACCESS_KEY": "x", "HOME": "/root"}

@@ -15,10 +15,10 @@ import pytest
 from click.testing import CliRunner
 
 from harness.cli import main
-from harness.errors import TransientVendorError
-from harness.testing.anthropic_server import AnthropicHandler, text, tool_use
-from harness.testing.gemini_server import GeminiHandler
-from harness.testing.loopback import LoopbackServer, Reply, ScriptedHandler
+from harness.fakes.anthropic_server import AnthropicHandler, text, tool_use
+from harness.fakes.gemini_server import GeminiHandler
+from harness.fakes.loopback import LoopbackServer, Reply, ScriptedHandler
+from harness.vendors.errors import TransientVendorError
 from harness.vendors.scripted import Reply as ScriptedReply
 from harness.vendors.types import Usage
 from tests.pipeline.conftest import BUGGY, FIXED, MANIFEST, Outcome, sandbox_section

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from harness.fakes.anthropic_server import AnthropicHandler, text
+from harness.fakes.loopback import LoopbackServer, Reply
 from harness.sandbox.base import Sandbox
 from harness.sandbox.egress import CONTROL_DIR
-from harness.testing.anthropic_server import AnthropicHandler, text
-from harness.testing.loopback import LoopbackServer, Reply
 from harness.vendors.egress import EGRESS_PORT, PLACEHOLDER_KEY, anthropic_tap
 from harness.vendors.types import EgressRoute
 

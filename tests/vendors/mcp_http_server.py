@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.testing.loopback import ScriptedHandler
+from harness.fakes.loopback import ScriptedHandler
 from tests.vendors.mcp_stdio_server import answer
 
 

@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
+from harness.fakes.anthropic_server import AnthropicHandler, text, tool_use
+from harness.fakes.gemini_server import GeminiHandler, parts_of
+from harness.fakes.loopback import LoopbackServer, Recorded, Reply, ScriptedHandler
 from harness.sandbox.docker_sandbox import DockerSandbox
 from harness.stages import load_plan
-from harness.testing.anthropic_server import AnthropicHandler, text, tool_use
-from harness.testing.gemini_server import GeminiHandler, parts_of
-from harness.testing.loopback import LoopbackServer, Recorded, Reply, ScriptedHandler
 from harness.vendors.types import Message, ModelRequest, ModelResponse, ToolResult, ToolSpec, Usage
 from tests.vendors.cli_fixtures import cli_image, cli_sandbox, docker_client  # noqa: F401
 

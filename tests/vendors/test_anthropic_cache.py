@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from harness.cli.render import check_json
+from harness.fakes.anthropic_server import AnthropicHandler, prompt_cache, text
+from harness.fakes.loopback import LoopbackServer, Reply
 from harness.stages import Attempt, RunPlan, load_plan
-from harness.testing.anthropic_server import AnthropicHandler, prompt_cache, text
-from harness.testing.loopback import LoopbackServer, Reply
 from harness.vendors.types import Message, ModelRequest, ModelResponse, ToolResult, ToolSpec
 
 KEY = "sk-ant-api03-" + "c4che" * 8

@@ -15,7 +15,10 @@ from typing import Any
 
 import pytest
 
-from harness.errors import (
+from harness.fakes.anthropic_server import AnthropicHandler, conversation, status, text
+from harness.fakes.loopback import LoopbackServer, Recorded, Reply
+from harness.stages import Attempt, RunPlan, load_plan
+from harness.vendors.errors import (
     ContextTooLongError,
     MalformedResponseError,
     RateLimitedError,
@@ -25,9 +28,6 @@ from harness.errors import (
     VendorError,
     VendorTimeoutError,
 )
-from harness.stages import Attempt, RunPlan, load_plan
-from harness.testing.anthropic_server import AnthropicHandler, conversation, status, text
-from harness.testing.loopback import LoopbackServer, Recorded, Reply
 from harness.vendors.types import Message, ModelRequest, ToolCall, ToolResult, ToolSpec
 
 KEY = "sk-ant-api03-" + "k3y" * 12

@@ -15,7 +15,11 @@ from typing import Any
 
 import pytest
 
-from harness.errors import (
+from harness.fakes.anthropic_server import AnthropicHandler, status, text, tool_use
+from harness.fakes.loopback import LoopbackServer, Reply
+from harness.sandbox.docker_sandbox import DockerSandbox
+from harness.stages import Attempt, RunPlan, load_plan
+from harness.vendors.errors import (
     CliCrashError,
     ContextTooLongError,
     MalformedResponseError,
@@ -27,10 +31,6 @@ from harness.errors import (
     VendorError,
     VendorTimeoutError,
 )
-from harness.sandbox.docker_sandbox import DockerSandbox
-from harness.stages import Attempt, RunPlan, load_plan
-from harness.testing.anthropic_server import AnthropicHandler, status, text, tool_use
-from harness.testing.loopback import LoopbackServer, Reply
 from harness.vendors.types import Message, ModelRequest, ModelResponse, ToolCall, ToolResult
 from tests.vendors.cli_fixtures import (  # noqa: F401 - fixtures
     MCP_STDIO_SERVER,

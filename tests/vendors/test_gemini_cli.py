@@ -14,8 +14,19 @@ from typing import Any
 
 import pytest
 
-from harness.errors import (
-    ConfigError,
+from harness.errors import ConfigError
+from harness.fakes.gemini_server import (
+    GeminiHandler,
+    function_declarations,
+    generation_config,
+    parts_of,
+    pick,
+    thinking_config,
+)
+from harness.fakes.loopback import LoopbackServer, Recorded, Reply
+from harness.sandbox.docker_sandbox import DockerSandbox
+from harness.stages import Attempt, load_plan
+from harness.vendors.errors import (
     ContextTooLongError,
     MalformedResponseError,
     RateLimitedError,
@@ -26,18 +37,7 @@ from harness.errors import (
     VendorError,
     VendorTimeoutError,
 )
-from harness.sandbox.docker_sandbox import DockerSandbox
-from harness.stages import Attempt, load_plan
-from harness.testing.gemini_server import (
-    GeminiHandler,
-    function_declarations,
-    generation_config,
-    parts_of,
-    pick,
-    thinking_config,
-)
-from harness.testing.loopback import LoopbackServer, Recorded, Reply
-from harness.vendors.gemini_cli import GeminiCliVendor
+from harness.vendors.gemini_cli.vendor import GeminiCliVendor
 from harness.vendors.types import (
     Message,
     ModelRequest,

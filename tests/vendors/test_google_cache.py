@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from harness.cli.render import check_json
+from harness.fakes.gemini_server import GeminiHandler, prompt_cache
+from harness.fakes.loopback import LoopbackServer, Recorded, Reply
 from harness.stages import Attempt, RunPlan, load_plan
-from harness.testing.gemini_server import GeminiHandler, prompt_cache
-from harness.testing.loopback import LoopbackServer, Recorded, Reply
 from harness.vendors import google_cache
 from harness.vendors.types import Message, ModelRequest, ModelResponse, ToolResult, ToolSpec
 

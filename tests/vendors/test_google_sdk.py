@@ -17,7 +17,17 @@ from typing import Any
 
 import pytest
 
-from harness.errors import (
+from harness.fakes.gemini_server import (
+    GeminiHandler,
+    function_declarations,
+    generation_config,
+    parts_of,
+    pick,
+    thinking_config,
+)
+from harness.fakes.loopback import LoopbackServer, Recorded, Reply
+from harness.stages import Attempt, load_plan
+from harness.vendors.errors import (
     ContextTooLongError,
     MalformedResponseError,
     RateLimitedError,
@@ -27,16 +37,6 @@ from harness.errors import (
     VendorError,
     VendorTimeoutError,
 )
-from harness.stages import Attempt, load_plan
-from harness.testing.gemini_server import (
-    GeminiHandler,
-    function_declarations,
-    generation_config,
-    parts_of,
-    pick,
-    thinking_config,
-)
-from harness.testing.loopback import LoopbackServer, Recorded, Reply
 from harness.vendors.types import Message, ModelRequest, ModelResponse, ToolResult, ToolSpec
 
 # Not shaped like any key the redactor knows: the vendor must scrub it by value.

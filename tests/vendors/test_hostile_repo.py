@@ -16,12 +16,12 @@ from pathlib import Path
 import docker
 import pytest
 
+from harness.fakes.anthropic_server import AnthropicHandler, text, tool_use
+from harness.fakes.gemini_server import GeminiHandler
+from harness.fakes.loopback import LoopbackServer, Reply
 from harness.sandbox.docker_sandbox import DockerSandbox
 from harness.sandbox.session import TicketSpec, ticket_sandbox
 from harness.stages import load_plan
-from harness.testing.anthropic_server import AnthropicHandler, text, tool_use
-from harness.testing.gemini_server import GeminiHandler
-from harness.testing.loopback import LoopbackServer, Reply
 from harness.vendors.types import Message, ModelRequest, ModelResponse
 from tests.sandbox.conftest import make_repo
 from tests.vendors.cli_fixtures import CLI_CFG, ROOT, cli_image, docker_client  # noqa: F401

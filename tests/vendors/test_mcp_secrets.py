@@ -17,16 +17,17 @@ from pydantic import ValidationError
 
 from harness.config.schema import McpServerConfig
 from harness.errors import MissingSecretError
+from harness.fakes.anthropic_server import AnthropicHandler, text, tool_use
+from harness.fakes.gemini_server import GeminiHandler, parts_of
+from harness.fakes.loopback import LoopbackServer, Reply
 from harness.pipeline.mcp_tools import McpHub
 from harness.sandbox.docker_sandbox import DockerSandbox
 from harness.stages import load_plan
-from harness.testing.anthropic_server import AnthropicHandler, text, tool_use
-from harness.testing.gemini_server import GeminiHandler, parts_of
-from harness.testing.loopback import LoopbackServer, Reply
-from harness.vendors.claude_cli_command import Session, claude_argv
+from harness.vendors.claude_cli.command import claude_argv
+from harness.vendors.claude_cli.session import Session
 from harness.vendors.cli_mcp import claude_mcp_config, gemini_mcp_servers, mcp_env
 from harness.vendors.common import redact
-from harness.vendors.gemini_cli_session import cli_settings
+from harness.vendors.gemini_cli.command import cli_settings
 from harness.vendors.types import Message, ModelRequest, ToolCall
 from tests.vendors.cli_fixtures import (  # noqa: F401 - fixtures
     MCP_STDIO_SERVER,
