@@ -15,6 +15,8 @@ from harness.sandbox.base import ExecResult, Sandbox
 from harness.sandbox.testreport import TestReport, parse_test_output
 
 Scope = Literal["affected", "full"]
+# Links the dependency image's node_modules into the worktree (a no-op without them).
+LINK_DEPS = ("python3", "/opt/harness/link_deps.py")
 
 
 class NoTestCommandError(HarnessError, ValueError):
@@ -58,6 +60,12 @@ def _package_of(sandbox: Sandbox, path: str) -> str | None:
     return None
 
 
+def link_dependencies(sandbox: Sandbox) -> None:
+    """Every workspace package's node_modules in place before a command that needs them; cheap
+    and idempotent, so it runs before each test command (a reset may have removed the links)."""
+    sandbox.exec(list(LINK_DEPS), timeout=60)
+
+
 def run_tests(sandbox: Sandbox, cfg: SandboxConfig, scope: Scope = "full", *,
               timeout: float | None = None) -> TestRun:
     """Run the tests for ``scope``. ``affected`` falls back to the full suite when there is no
@@ -71,6 +79,7 @@ def run_tests(sandbox: Sandbox, cfg: SandboxConfig, scope: Scope = "full", *,
         changed = sandbox.changed_files()
         if changed:
             command, used = affected_command(cfg.affected_test_command, sandbox, changed), scope
+    link_dependencies(sandbox)
     result = sandbox.exec(command, timeout=timeout)
     report = parse_test_output(result.stdout, result.stderr, result.exit_code)
     return TestRun(used, command, result, report)
