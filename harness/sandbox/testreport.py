@@ -9,6 +9,7 @@ compares them)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 
@@ -35,7 +36,44 @@ def parse_test_output(stdout: str, stderr: str, exit_code: int, *,
     stdout, stderr = clean(stdout), clean(stderr)
     files = {name: clean(text) for name, text in sorted(report_files.items())}
     found = (r for r in _attempts(stdout, stderr, files, exit_code) if r is not None)
-    return next(found, None) or TestReport("raw", None, 0 if exit_code == 0 else None, None)
+    report = next(found, None)
+    if report is None and not files:
+        report = _per_package(stdout, stderr, exit_code)
+    return report or TestReport("raw", None, 0 if exit_code == 0 else None, None)
+
+
+# A workspace runner's prefix on each line of a package's output: pnpm's "packages/b test: "
+# (and its "packages/b test$ cmd" header), turbo's "b:test: ".
+_PREFIXED = re.compile(r"^(\S+ [\w:.-]+)(?:: |\$ |:$)(.*)$|^([\w@/.-]+:[\w.-]+): (.*)$")
+
+
+def _per_package(stdout: str, stderr: str, exit_code: int) -> TestReport | None:
+    """Output a workspace runner interleaved from several packages: each package's own lines
+    parsed on their own, the names prefixed with the package."""
+    streams: dict[str, list[str]] = {}
+    lines = [ln for ln in (stdout + "\n" + stderr).splitlines() if ln.strip()]
+    for line in lines:
+        m = _PREFIXED.match(line)
+        if m is not None:
+            prefix = (m[1] or m[3]).split(" ")[0].split(":")[0]
+            streams.setdefault(prefix, []).append(m[2] if m[1] else m[4])
+    if not streams or sum(map(len, streams.values())) < len(lines) // 2:
+        return None
+    reports = {p: next((r for r in _attempts("\n".join(body), "", {}, exit_code) if r), None)
+               for p, body in streams.items()}
+    found = {p: r for p, r in reports.items() if r is not None}
+    if not found:
+        return None
+
+    def total(attr: str) -> int | None:
+        values = [getattr(r, attr) for r in found.values()]
+        return None if None in values else sum(values)
+
+    failing = tuple(FailingTest(p + SEP + t.name, t.file and f"{p}/{t.file}", t.message)
+                    for p, r in found.items() for t in r.failing)
+    passing = tuple(p + SEP + n for p, r in found.items() for n in r.passing)
+    fmt = next(iter(found.values())).format
+    return TestReport(fmt, total("passed"), len(failing), total("skipped"), failing, passing)
 
 
 def _attempts(stdout: str, stderr: str, files: dict[str, str],
