@@ -233,6 +233,9 @@ class SandboxConfig(Frozen):
                              "`system` (the sandbox image's own); default: from .nvmrc, "
                              ".node-version, .tool-versions, volta, engines.node, else 22.")
     test_command: str | None = Field(None, description="Runs the full test suite in /workspace.")
+    baseline: bool = Field(True, description="Run the suite once at the base commit (cached per "
+                           "commit and image) so tests that already failed there never count "
+                           "against the Coder.")
     affected_test_command: str | None = Field(
         None, description="Template for tests of changed files: {changed_files}, "
         "{changed_packages}.")

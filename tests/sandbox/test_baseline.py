@@ -1,0 +1,91 @@
+"""The baseline before blame: judging a test run against the suite at the base commit and the
+ticket's fail-to-pass tests (pure), and the store the baselines are cached in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.sandbox.baseline import Baseline, BaselineStore, judge, named
+from harness.sandbox.testreport import FailingTest, TestReport
+
+
+def base(failing: tuple[str, ...] = ("flaky > old",), exit_code: int = 1,
+         fmt: str = "tap") -> Baseline:
+    return Baseline("c" * 40, "sha256:img", "npm test", exit_code, False, fmt, failing,
+                    ("a > one",), 1.5)
+
+
+def report(failing: list[str], passing: tuple[str, ...] = (), fmt: str = "tap") -> TestReport:
+    return TestReport(fmt, len(passing), len(failing), 0,  # type: ignore[arg-type]
+                      tuple(FailingTest(n, None, "") for n in failing), passing)
+
+
+def test_a_failure_that_was_there_before_is_not_the_coders() -> None:
+    v = judge(report(["flaky > old"], ("a > one",)), ok=False, stopped=False, scope="full",
+              baseline=base())
+    assert (v.passed, v.pre_existing, v.new_failures, v.how) == (
+        True, ("flaky > old",), (), "baseline")
+    assert "already failed at the base commit" in v.lines()[0]
+
+
+def test_a_new_failure_is() -> None:
+    v = judge(report(["flaky > old", "a > one"]), ok=False, stopped=False, scope="full",
+              baseline=base())
+    assert (v.passed, v.new_failures) == (False, ("a > one",))
+
+
+def test_fail_to_pass_tests_must_pass_and_must_have_run() -> None:
+    ftp = ("trims dashes",)
+    still = judge(report(["slug > trims dashes"]), ok=False, stopped=False, scope="full",
+                  baseline=base(("slug > trims dashes",)), fail_to_pass=ftp)
+    assert not still.passed  # pre-existing, but the ticket is about it
+    assert still.fail_to_pass == {"trims dashes": "failed"}
+    fixed = judge(report([], ("slug > trims dashes",)), ok=True, stopped=False, scope="full",
+                  baseline=base(("slug > trims dashes",)), fail_to_pass=ftp)
+    assert fixed.passed
+    absent = judge(report([], ("other",)), ok=False, stopped=False, scope="full",
+                   baseline=base(()), fail_to_pass=ftp)
+    assert absent.fail_to_pass == {"trims dashes": "not run"}
+    assert not absent.passed
+    affected = judge(report([], ("other",)), ok=True, stopped=False, scope="affected",
+                     baseline=base(()), fail_to_pass=ftp)
+    assert affected.passed  # an affected run need not run it; the full suite will
+    assert "must pass do not" in " ".join(absent.lines())
+
+
+def test_without_a_usable_baseline_the_exit_code_decides() -> None:
+    for baseline in (None, base(fmt="raw"), Baseline("c", "i", "t", 1, True, "tap", (), (), 9)):
+        v = judge(report(["flaky > old"]), ok=False, stopped=False, scope="full",
+                  baseline=baseline)
+        assert (v.passed, v.how) == (False, "exit code")
+    raw = judge(report([], fmt="raw"), ok=True, stopped=False, scope="full", baseline=base())
+    assert (raw.passed, raw.how) == (True, "exit code")
+
+
+def test_a_non_zero_exit_with_no_failure_named() -> None:
+    """A coverage threshold or a lint step in the test command: the change's fault unless the
+    base commit exited non-zero too."""
+    clean_base = base((), exit_code=0)
+    assert not judge(report([]), ok=False, stopped=False, scope="full", baseline=clean_base).passed
+    assert judge(report([]), ok=False, stopped=False, scope="full", baseline=base(())).passed
+    assert not judge(report([]), ok=False, stopped=True, scope="full", baseline=base(())).passed
+
+
+def test_names_match_exactly_or_at_the_end() -> None:
+    assert named("trims dashes", ["slug > trims dashes"])
+    assert named("slug > trims dashes", ["slug > trims dashes"])
+    assert not named("dashes", ["slug > trims dashes"])
+
+
+def test_the_store_keys_by_commit_image_and_command(tmp_path: Path) -> None:
+    store = BaselineStore(tmp_path / ".baseline")
+    assert store.get("c" * 40, "sha256:img", "npm test") is None
+    store.put(base())
+    found = store.get("c" * 40, "sha256:img", "npm test")
+    assert found is not None
+    assert found.cached
+    assert (found.failing, found.passing) == (("flaky > old",), ("a > one",))
+    assert store.get("c" * 40, "sha256:other", "npm test") is None
+    assert store.get("c" * 40, "sha256:img", "npm run test:unit") is None
+    store.path("c" * 40, "sha256:img", "npm test").write_text("{not json")
+    assert store.get("c" * 40, "sha256:img", "npm test") is None  # unreadable: measured again
