@@ -13,6 +13,7 @@ from harness.config.schema import SandboxConfig
 from harness.errors import HarnessError
 from harness.sandbox.base import ExecResult, Sandbox
 from harness.sandbox.baseline import Baseline, BaselineStore, Verdict, judge
+from harness.sandbox.reporting import collect, instrument, scripts_of
 from harness.sandbox.testreport import TestReport, parse_test_output
 
 Scope = Literal["affected", "full"]
@@ -81,9 +82,7 @@ class Judge:
 def measure_baseline(sandbox: Sandbox, command: str, *, commit: str, image: str,
                      timeout: float | None = None) -> Baseline:
     """Run the suite as the worktree is: the base commit, before any change."""
-    link_dependencies(sandbox)
-    result = sandbox.exec(command, timeout=timeout)
-    report = parse_test_output(result.stdout, result.stderr, result.exit_code)
+    _, result, report = _run(sandbox, command, timeout)
     return Baseline(commit, image, command, result.exit_code, result.timed_out, report.format,
                     tuple(t.name for t in report.failing), report.passing,
                     round(result.duration, 3))
@@ -125,10 +124,20 @@ def run_tests(sandbox: Sandbox, cfg: SandboxConfig, scope: Scope = "full", *,
         changed = sandbox.changed_files()
         if changed:
             command, used = affected_command(cfg.affected_test_command, sandbox, changed), scope
-    link_dependencies(sandbox)
-    result = sandbox.exec(command, timeout=timeout)
-    report = parse_test_output(result.stdout, result.stderr, result.exit_code)
+    command, result, report = _run(sandbox, command, timeout)
     run = TestRun(used, command, result, report)
     if judge_by is None:
         return run
     return TestRun(used, command, result, report, judge_by.verdict(run))
+
+
+def _run(sandbox: Sandbox, command: str, timeout: float | None
+         ) -> tuple[str, ExecResult, TestReport]:
+    """The command as run (a known runner is asked for a report file too), how it ended, and
+    its report."""
+    link_dependencies(sandbox)
+    asked = instrument(command, scripts_of(sandbox))
+    result = sandbox.exec(asked.command, timeout=timeout)
+    files = collect(sandbox, asked)
+    report = parse_test_output(result.stdout, result.stderr, result.exit_code, report_files=files)
+    return asked.command, result, report

@@ -1,11 +1,15 @@
 """The baseline before blame: judging a test run against the suite at the base commit and the
-ticket's fail-to-pass tests (pure), and the store the baselines are cached in."""
+ticket's fail-to-pass tests (pure), the store the baselines are cached in, and which commands
+get a machine-readable report asked for."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from harness.sandbox.baseline import Baseline, BaselineStore, judge, named
+from harness.sandbox.reporting import Instrumented, instrument
 from harness.sandbox.testreport import FailingTest, TestReport
 
 
@@ -89,3 +93,34 @@ def test_the_store_keys_by_commit_image_and_command(tmp_path: Path) -> None:
     assert store.get("c" * 40, "sha256:img", "npm run test:unit") is None
     store.path("c" * 40, "sha256:img", "npm test").write_text("{not json")
     assert store.get("c" * 40, "sha256:img", "npm test") is None  # unreadable: measured again
+
+
+@pytest.mark.parametrize(("command", "scripts", "wanted"), [
+    ("npx vitest run", {}, "npx vitest run --reporter=default --reporter=junit "
+                           "--outputFile.junit=DIR/vitest.xml"),
+    ("pnpm vitest run", {}, "pnpm vitest run --reporter=default --reporter=junit "
+                            "--outputFile.junit=DIR/vitest.xml"),
+    ("npm test", {"test": "jest --coverage"}, "npm test -- --json --outputFile=DIR/jest.json"),
+    ("yarn test", {"test": "vitest run"}, "yarn test --reporter=default --reporter=junit "
+                                          "--outputFile.junit=DIR/vitest.xml"),
+    ("pnpm run test:unit", {"test:unit": "jest"}, "pnpm run test:unit --json "
+                                                  "--outputFile=DIR/jest.json"),
+])
+def test_a_known_runner_is_asked_for_a_report(command: str, scripts: dict[str, str],
+                                              wanted: str) -> None:
+    asked = instrument(command, scripts)
+    assert asked.report_dir is not None
+    assert asked.command == wanted.replace("DIR", asked.report_dir)
+
+
+@pytest.mark.parametrize(("command", "scripts"), [
+    ("npm test", {"test": "pnpm lint && vitest run"}),  # more than the runner
+    ("npx vitest run --reporter=verbose", {}),  # the user chose a reporter
+    ("jest --json", {}),
+    ("node --test", {}),  # node's own output lists every test already
+    ("npm test", {}),
+    ("npm test", {"test": "mocha"}),
+    ("npx vitest run > out.txt", {}),
+])
+def test_anything_else_runs_as_written(command: str, scripts: dict[str, str]) -> None:
+    assert instrument(command, scripts) == Instrumented(command)

@@ -15,7 +15,7 @@ import docker
 from harness.sandbox.docker_sandbox import DockerSandbox
 from harness.sandbox.image import BuiltImage, dependency_image, sandbox_image, toolchain_image
 from harness.sandbox.sources import Commit
-from harness.sandbox.testrun import run_tests
+from harness.sandbox.testrun import Judge, run_tests
 from harness.sandbox.toolchain import Repo, detect
 from tests.sandbox.conftest import CFG, ROOT, git, make_repo
 
@@ -166,3 +166,39 @@ def test_the_agent_clis_keep_their_own_node(client: docker.DockerClient, tmp_pat
                                 remove=True, network_mode="none").decode()
     assert out.startswith(f"v{node}."), out
     assert len(out.strip().splitlines()) == 3
+
+
+def test_vitest_is_asked_for_a_report_that_lists_passing_tests(
+        client: docker.DockerClient, image: BuiltImage, open_sandbox: Open,
+        tmp_path: Path) -> None:
+    """A suite with a failure from before the ticket: the fail-to-pass test is seen to pass in
+    the JUnit report vitest writes beside its default output, so the verdict can pass."""
+    repo = make_repo(tmp_path / "vt", {
+        ".gitignore": IGNORE,
+        "package.json": manifest(name="vt", private=True, type="module",
+                                 scripts={"test": "vitest run"},
+                                 devDependencies={"vitest": "3.2.4"}),
+        "sum.js": "export const sum = (a, b) => a - b;\n",
+        "sum.test.js": ('import { expect, test } from "vitest";\nimport { sum } from "./sum.js";\n'
+                        'test("adds", () => expect(sum(2, 3)).toBe(5));\n'),
+        "legacy.test.js": ('import { expect, test } from "vitest";\n'
+                           'test("was always broken", () => expect(1).toBe(2));\n')})
+    lock(client, image, repo, "npm install --package-lock-only --no-audit --no-fund")
+    cfg = CFG.model_copy(update={"test_command": "npm test", "memory": "2g"})
+    sandbox = open_sandbox(repo, cfg)
+    judge = Judge(None, "base", "image", ("adds",))
+    baseline = judge.prepare(sandbox, cfg)
+    assert baseline is not None
+    assert sorted(baseline.failing) == ["adds", "was always broken"]
+    assert baseline.format == "junit"
+    sandbox.write_file("sum.js", "export const sum = (a, b) => a + b;\n")
+    run = run_tests(sandbox, cfg, judge_by=judge)
+    assert run.command.startswith("npm test -- --reporter=default --reporter=junit")
+    assert run.result.exit_code != 0  # the old failure still fails the command
+    assert run.report.passing == ("adds",)
+    assert run.verdict is not None
+    assert run.verdict.as_dict() == {"passed": True, "how": "baseline", "new_failures": [],
+                                     "pre_existing": ["was always broken"],
+                                     "fail_to_pass": {"adds": "passed"}}
+    assert run.passed
+    assert sandbox.diff().count("diff --git") == 1  # the report stayed out of the worktree
