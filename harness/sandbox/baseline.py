@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from harness.sandbox.testreport import SEP, TestReport
+from harness.sandbox.testresults import test_name
 
 Status = Literal["passed", "failed", "not run"]
 
@@ -76,6 +77,7 @@ class Verdict:
 def named(required: str, names: Sequence[str]) -> bool:
     """Whether ``required`` is one of ``names``: the same, or the end of a longer name (the
     runner added a file or package in front)."""
+    required = test_name(required)
     return any(n == required or n.endswith(SEP + required) for n in names)
 
 

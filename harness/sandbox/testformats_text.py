@@ -21,6 +21,7 @@ from harness.sandbox.testresults import (
     FailingTest,
     ReportFormat,
     TestReport,
+    test_name,
     trim_message,
     user_frame,
 )
@@ -42,9 +43,9 @@ def _report(fmt: ReportFormat, failures: Iterable[_Failure], passed: int | None,
         message = trim_message(textwrap.dedent("\n".join(f.lines)).strip("\n"))
         frame = LOCATION.search(user_frame(f.lines))
         file = f.file or (_relative(frame[1]) if frame else None)
-        key = (f.name, file)
+        key = (test_name(f.name), file)
         if key not in seen or not seen[key].message:  # a summary repeats a failure
-            seen[key] = FailingTest(f.name, file, message)
+            seen[key] = FailingTest(key[0], file, message)
     if expected and not seen:
         return None
     return TestReport(fmt, passed, len(seen), skipped, tuple(seen.values()))

@@ -123,6 +123,14 @@ class Node:
     children: list[Node] = field(default_factory=list)
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def test_name(name: str) -> str:
+    """A name as every format can carry it: XML has no control characters, so none here."""
+    return _CONTROL.sub("", name)
+
+
 def tree_report(fmt: ReportFormat, roots: list[Node]) -> TestReport:
     counts = {"pass": 0, "skip": 0}
     failing: list[FailingTest] = []
@@ -134,11 +142,11 @@ def tree_report(fmt: ReportFormat, roots: list[Node]) -> TestReport:
     def walk(nodes: list[Node], prefix: str) -> None:
         for n in nodes:
             if n.status == "fail" and (n.own or not has_failure(n)):
-                failing.append(FailingTest(prefix + n.name, n.file, n.message))
+                failing.append(FailingTest(test_name(prefix + n.name), n.file, n.message))
             elif not n.children and n.status != "fail":
                 counts[n.status] += 1
                 if n.status == "pass":
-                    passing.append(prefix + n.name)
+                    passing.append(test_name(prefix + n.name))
             walk(n.children, prefix + n.name + SEP)
 
     walk(roots, "")

@@ -10,7 +10,7 @@ import pytest
 
 from harness.sandbox.baseline import Baseline, BaselineStore, judge, named
 from harness.sandbox.reporting import Instrumented, instrument
-from harness.sandbox.testreport import FailingTest, TestReport
+from harness.sandbox.testreport import FailingTest, TestReport, parse_test_output
 
 
 def base(failing: tuple[str, ...] = ("flaky > old",), exit_code: int = 1,
@@ -79,6 +79,15 @@ def test_names_match_exactly_or_at_the_end() -> None:
     assert named("trims dashes", ["slug > trims dashes"])
     assert named("slug > trims dashes", ["slug > trims dashes"])
     assert not named("dashes", ["slug > trims dashes"])
+
+
+def test_a_control_character_in_a_title_is_not_part_of_the_name() -> None:
+    """vitest prints a title with a NUL as it is; its JUnit report (XML) cannot carry one."""
+    text = (" FAIL  t.test.ts > parseURL > \x00javascript:x\nAssertionError: no\n⎯⎯⎯\n"
+            " Test Files  1 failed (1)\n      Tests  1 failed (1)\n")
+    (failing,) = parse_test_output("", text, 1).failing
+    assert failing.name == "parseURL > javascript:x"
+    assert named("parseURL > \x00javascript:x", [failing.name])
 
 
 def test_the_store_keys_by_commit_image_and_command(tmp_path: Path) -> None:
