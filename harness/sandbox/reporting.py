@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from harness.sandbox.base import Sandbox
 
-_SHELL = re.compile(r"[;&|<>`$()]")
+_SUBSTITUTION = re.compile(r"`|\$\(")
 _DIRECT = re.compile(r"^(?:npx (?:--no-install )?|pnpm (?:exec )?|yarn (?:run )?|bunx )?"
                      r"(vitest|jest)(?:\s|$)")
 _SCRIPT = re.compile(r"^(npm|pnpm|yarn)(?: run)? (test|[\w:.-]+)$")
@@ -54,9 +54,21 @@ def instrument(command: str, scripts: dict[str, str]) -> Instrumented:
     return Instrumented(f"{command} {'-- ' if m[1] == 'npm' else ''}{flags}", directory)
 
 
+def _shell(command: str) -> bool:
+    """Whether ``command`` is more than one simple command: an operator outside quotes (;, &&,
+    |, >, ...), a substitution, or quotes that do not close."""
+    lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
+    try:
+        tokens = list(lexer)
+    except ValueError:
+        return True
+    return bool(_SUBSTITUTION.search(command)) or any(
+        t and all(c in "();<>|&" for c in t) for t in tokens)
+
+
 def _flags(command: str, directory: str) -> str | None:
     m = _DIRECT.match(command)
-    if m is None or _SHELL.search(command) or "--reporter" in command or "--json" in command \
+    if m is None or _shell(command) or "--reporter" in command or "--json" in command \
             or "--outputFile" in command or "--watch" in command:
         return None
     if m[1] == "vitest":

@@ -47,6 +47,14 @@ def test_fail_to_pass_tests_must_pass_and_must_have_run() -> None:
     fixed = judge(report([], ("slug > trims dashes",)), ok=True, stopped=False, scope="full",
                   baseline=base(("slug > trims dashes",)), fail_to_pass=ftp)
     assert fixed.passed
+    quiet = judge(report(["legacy"], ()), ok=False, stopped=False, scope="full",
+                  baseline=base(("legacy", "slug > trims dashes")), fail_to_pass=ftp)
+    assert quiet.fail_to_pass == {"trims dashes": "not run"}  # nothing is said to have passed
+    listed_failures_only = TestReport("vitest", 5, 1, 0, (FailingTest("legacy", None, ""),))
+    inferred = judge(listed_failures_only, ok=False, stopped=False, scope="full",
+                     baseline=base(("legacy", "slug > trims dashes")), fail_to_pass=ftp)
+    assert inferred.fail_to_pass == {"trims dashes": "passed"}  # failed before, not now
+    assert inferred.passed
     absent = judge(report([], ("other",)), ok=False, stopped=False, scope="full",
                    baseline=base(()), fail_to_pass=ftp)
     assert absent.fail_to_pass == {"trims dashes": "not run"}
@@ -114,6 +122,8 @@ def test_the_store_keys_by_commit_image_and_command(tmp_path: Path) -> None:
                                           "--outputFile.junit=DIR/vitest.xml"),
     ("pnpm run test:unit", {"test:unit": "jest"}, "pnpm run test:unit --json "
                                                   "--outputFile=DIR/jest.json"),
+    ("yarn vitest run -t '^(?!.*perf)'", {}, "yarn vitest run -t '^(?!.*perf)' "
+     "--reporter=default --reporter=junit --outputFile.junit=DIR/vitest.xml"),
 ])
 def test_a_known_runner_is_asked_for_a_report(command: str, scripts: dict[str, str],
                                               wanted: str) -> None:
@@ -130,6 +140,8 @@ def test_a_known_runner_is_asked_for_a_report(command: str, scripts: dict[str, s
     ("npm test", {}),
     ("npm test", {"test": "mocha"}),
     ("npx vitest run > out.txt", {}),
+    ("npx vitest run $(cat files)", {}),
+    ("npx vitest run 'unclosed", {}),
 ])
 def test_anything_else_runs_as_written(command: str, scripts: dict[str, str]) -> None:
     assert instrument(command, scripts) == Instrumented(command)
