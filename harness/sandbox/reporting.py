@@ -42,16 +42,17 @@ def instrument(command: str, scripts: dict[str, str]) -> Instrumented:
     """``command`` with a report asked for, when the runner is known; else unchanged."""
     command = command.strip()
     directory = f"/tmp/harness-report-{uuid.uuid4().hex[:8]}"
+    made = f"mkdir -p {directory} && "  # jest writes its --outputFile only into a directory
     direct = _flags(command, directory)
     if direct is not None:
-        return Instrumented(f"{command} {direct}", directory)
+        return Instrumented(f"{made}{command} {direct}", directory)
     m = _SCRIPT.match(command)
     script = scripts.get(m[2]) if m and m[2] not in ("install", "ci", "exec", "run") else None
     flags = _flags(script.strip(), directory) if isinstance(script, str) else None
     if m is None or flags is None:
         return Instrumented(command)
     # npm passes arguments on after "--"; pnpm and yarn pass them as they are.
-    return Instrumented(f"{command} {'-- ' if m[1] == 'npm' else ''}{flags}", directory)
+    return Instrumented(f"{made}{command} {'-- ' if m[1] == 'npm' else ''}{flags}", directory)
 
 
 def _shell(command: str) -> bool:

@@ -129,7 +129,7 @@ def test_a_known_runner_is_asked_for_a_report(command: str, scripts: dict[str, s
                                               wanted: str) -> None:
     asked = instrument(command, scripts)
     assert asked.report_dir is not None
-    assert asked.command == wanted.replace("DIR", asked.report_dir)
+    assert asked.command == f"mkdir -p DIR && {wanted}".replace("DIR", asked.report_dir)
 
 
 @pytest.mark.parametrize(("command", "scripts"), [
