@@ -8,8 +8,12 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.pipeline.conftest import BUGGY, FIXED, TICKET, Outcome, git
 from tests.pipeline.test_scripted_runs import PLAN, Plays, code, stages
+
+pytestmark = pytest.mark.docker  # every test here needs the engine
 
 LEGACY = ('const { test } = require("node:test");\n'
           'const assert = require("node:assert");\n'

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import docker
+import pytest
 
 from harness.sandbox.docker_sandbox import DockerSandbox
 from harness.sandbox.image import BuiltImage, dependency_image, sandbox_image, toolchain_image
@@ -18,6 +19,8 @@ from harness.sandbox.sources import Commit
 from harness.sandbox.testrun import Judge, run_tests
 from harness.sandbox.toolchain import Repo, detect
 from tests.sandbox.conftest import CFG, ROOT, git, make_repo
+
+pytestmark = pytest.mark.docker  # every test here needs the engine
 
 Open = Callable[..., DockerSandbox]
 IGNORE = "node_modules\n"

@@ -21,6 +21,8 @@ from harness.sandbox.gc import collect_garbage
 from harness.sandbox.image import existing, hash_tag, sandbox_image
 from tests.sandbox.conftest import CFG, ROOT
 
+pytestmark = pytest.mark.docker  # every test here needs the engine
+
 
 @pytest.fixture
 def scratch(client: docker.DockerClient) -> Iterator[str]:
