@@ -4,8 +4,9 @@ repository, a historical fix commit, its test command, the tests the fix makes p
 local git copy of the repository:
 
   1. the ticket's base: the fix's parent with the fix's test files, committed in a scratch clone;
-  2. cold build: the repository's image (its Node, package manager, installed dependencies) when
-     no image exists for its lockfile (the shared Node/package-manager layers may be cached);
+  2. cold build: the repository's dependency image (its installed dependencies, on its Node and
+     package manager) when none exists for its lockfile; the Node and package-manager layers,
+     shared by every repository on them, are built first and not counted;
   3. warm ready: a ticket's sandbox up when the image exists;
   4. a scripted run (no model): the Coder first makes a change that does not fix anything, then
      writes the fix's own source files; the run's baseline is the suite at the base;
@@ -43,7 +44,7 @@ from harness.pipeline.ticket import Ticket
 from harness.runs.execute import RunRequest, execute
 from harness.sandbox.baseline import named
 from harness.sandbox.engine import connect
-from harness.sandbox.image import dependency_image, sandbox_image, toolchain_of
+from harness.sandbox.image import dependency_image, sandbox_image, toolchain_image, toolchain_of
 from harness.sandbox.session import TicketSpec, ticket_sandbox
 from harness.sandbox.sources import Commit
 from harness.sandbox.testreport import parse_test_output
@@ -155,11 +156,13 @@ def measure(case: Case, mirrors: Path, work: Path, client: docker.DockerClient) 
     chain = detect(Repo.read(Commit(clone, base)), node=cfg.node)
     row.manager = chain.manager.value.split("+")[0]
     image = sandbox_image(client, cfg, config_dir=ROOT, progress=lambda _: None)
-    first = dependency_image(client, image, Commit(clone, base), cfg, lambda _: None)
-    if first.reused:  # cold means no image for this lockfile: take it away and build again
-        client.images.remove(first.id, force=True)
+    toolchain_image(client, image, chain, cfg, lambda _: None)  # shared layers: not counted
     started = time.monotonic()
     deps = dependency_image(client, image, Commit(clone, base), cfg, lambda _: None)
+    if deps.reused:  # cold means no image for this lockfile: take it away and build again
+        client.images.remove(deps.id, force=True)
+        started = time.monotonic()
+        deps = dependency_image(client, image, Commit(clone, base), cfg, lambda _: None)
     row.cold = time.monotonic() - started
     row.node = str(toolchain_of(deps).get("node", "system"))
     run_dir = work / f"{case.name}-ready"
