@@ -1,8 +1,7 @@
-"""``harness sandbox build`` and ``harness gc``."""
+"""``harness sandbox build``, ``harness sandbox detect`` and ``harness gc``."""
 
 from __future__ import annotations
 
-import tempfile
 import time
 from pathlib import Path
 
@@ -12,8 +11,10 @@ from rich.console import Console
 from harness.config.schema import SandboxConfig
 from harness.sandbox.engine import connect
 from harness.sandbox.gc import collect_garbage
-from harness.sandbox.image import dependency_image, sandbox_image
-from harness.sandbox.workspace import create_workspace, remove_workspace
+from harness.sandbox.image import dependency_image, sandbox_image, toolchain_of
+from harness.sandbox.sources import Commit, SourceFiles, snapshot
+from harness.sandbox.toolchain import Repo, detect
+from harness.sandbox.workspace import open_repo, resolve_base
 from harness.stages import load_plan
 
 
@@ -53,20 +54,50 @@ def build(config_path: Path | None, repo: Path | None, verbose: bool) -> None:
         click.echo(f"sandbox image {image.tag} {image.id[7:19]} "
                    f"({'up to date' if image.reused else 'built'})")
         if repo is not None:
-            tmp = Path(tempfile.mkdtemp(prefix="harness-build-")) / "workspace"
-            ws = create_workspace(repo, tmp)
-            try:
-                deps = dependency_image(client, image, ws.path, cfg, progress)
-            finally:
-                remove_workspace(ws)
-                tmp.parent.rmdir()
+            deps = dependency_image(client, image, Commit(repo, _head(repo)), cfg, progress)
             if deps is image:
-                click.echo("no lockfile and no sandbox.setup_command: tickets use the sandbox "
-                           "image as it is")
+                click.echo("no package.json and no sandbox.setup_command: tickets use the "
+                           "sandbox image as it is")
             else:
-                click.echo(f"dependency image {deps.tag} {deps.id[7:19]} "
-                           f"({'reused' if deps.reused else 'built'})")
+                versions = ", ".join(f"{k} {v}" for k, v in toolchain_of(deps).items() if v)
+                click.echo(f"repository image {deps.tag} {deps.id[7:19]} "
+                           f"({'reused' if deps.reused else 'built'}): {versions}")
     click.echo(f"done in {time.monotonic() - started:.1f}s")
+
+
+@sandbox.command("detect")
+@click.option("-c", "--config", "config_path", type=click.Path(path_type=Path), default=None,
+              help="The stages file (default: ./stages.yaml if present): sandbox.node and "
+                   "sandbox.setup_command override what the repository says.")
+@click.option("--repo", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
+              show_default=True, help="The repository.")
+@click.option("--base", default="HEAD", show_default=True, help="The commit to read.")
+@click.option("--include-uncommitted", is_flag=True,
+              help="Read the working tree as it is, like `harness run --include-uncommitted`.")
+def detect_cmd(config_path: Path | None, repo: Path, base: str,
+               include_uncommitted: bool) -> None:
+    """Print the Node, package manager and install command a ticket on REPO gets, and why."""
+    cfg, _ = sandbox_config(config_path)
+    if include_uncommitted:
+        with snapshot(repo) as tree:
+            _print_detected(tree, cfg)
+    else:
+        _print_detected(Commit(repo, resolve_base(open_repo(repo), base)), cfg)
+
+
+def _print_detected(files: SourceFiles, cfg: SandboxConfig) -> None:
+    found = Repo.read(files)
+    if "package.json" not in found.text and not (cfg.setup_command or cfg.node):
+        click.echo("no package.json at the root: tickets use the sandbox image as it is")
+        return
+    chain = detect(found, node=cfg.node, setup_command=cfg.setup_command)
+    for line in chain.lines():
+        click.echo(line)
+    click.echo(f"keyed by: {', '.join(found.key_files()) or '-'}")
+
+
+def _head(repo: Path) -> str:
+    return resolve_base(open_repo(repo), "HEAD")
 
 
 @click.command()

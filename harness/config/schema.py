@@ -226,7 +226,16 @@ class SandboxConfig(Frozen):
     install_clis: bool = Field(False, description="Add the pinned claude and gemini CLIs.")
     setup_command: str | None = Field(None, description="Installs the repo's dependencies into "
                                       "the dependency image; default: detected from the lockfile.")
+    setup_timeout: Timeout = Field(1800.0, description="Limit for building the toolchain and the "
+                                   "dependency image (each).")
+    node: str | None = Field(None, pattern=r"^\S+$", description="The repository's Node: a "
+                             "version or range (`20`, `20.19.5`, `>=20.19`, `lts/iron`) or "
+                             "`system` (the sandbox image's own); default: from .nvmrc, "
+                             ".node-version, .tool-versions, volta, engines.node, else 22.")
     test_command: str | None = Field(None, description="Runs the full test suite in /workspace.")
+    baseline: bool = Field(True, description="Run the suite once at the base commit (cached per "
+                           "commit and image) so tests that already failed there never count "
+                           "against the Coder.")
     affected_test_command: str | None = Field(
         None, description="Template for tests of changed files: {changed_files}, "
         "{changed_packages}.")

@@ -50,7 +50,7 @@ from harness.pipeline.tools import (
 )
 from harness.repomap import RepoMap
 from harness.sandbox.base import Sandbox
-from harness.sandbox.testrun import TestRun, run_tests
+from harness.sandbox.testrun import Judge, TestRun, run_tests
 from harness.stages.load import RunPlan
 from harness.stages.plan import Attempt, StagePlan
 
@@ -104,6 +104,7 @@ class Pipeline:
     conventions: str | None = None
     mcp: dict[str, ToolHub] = field(default_factory=dict)  # by stage role
     repo_map: RepoMap | None = None  # the base commit's map: the Planner's prompt, repo_map tool
+    judge: Judge | None = None  # the baseline at the base commit and the ticket's fail_to_pass
     manifest: Manifest | None = None
     decomposition: Decomposition | None = None
     briefs: dict[str, str] = field(default_factory=dict)
@@ -115,6 +116,7 @@ class Pipeline:
 
     def run(self) -> Ending:
         """Raises only ``RunStopped`` (a cap) and ``SandboxError``."""
+        self._baseline()
         replan = True
         while True:
             try:
@@ -199,15 +201,25 @@ class Pipeline:
             self.last_failure = f"{label}: {feedback}"
         raise Exhausted("coder", self.last_failure)
 
+    def _baseline(self) -> None:
+        """The suite at the base commit, before any stage runs (cached across runs)."""
+        found = self.judge.prepare(self.sandbox, self.sandbox_cfg) if self.judge else None
+        if found is not None:
+            self.recorder.update(baseline=found.summary())
+            self.recorder.event("baseline", cached=found.cached, usable=found.usable,
+                                exit_code=found.exit_code, failing=list(found.failing)[:20])
+
     def _tests(self, label: str, full_suite: bool) -> list[TestRun]:
-        runs = [run_tests(self.sandbox, self.sandbox_cfg, "affected")]
+        runs = [run_tests(self.sandbox, self.sandbox_cfg, "affected", judge_by=self.judge)]
         if runs[0].passed and full_suite and runs[0].scope != "full":
-            runs.append(run_tests(self.sandbox, self.sandbox_cfg, "full"))
+            runs.append(run_tests(self.sandbox, self.sandbox_cfg, "full", judge_by=self.judge))
         for run in runs:
             path = self.recorder.test_output(f"{label.replace('/', '-')}-{run.scope}",
                                              run.command, _output(run))
+            verdict = run.verdict.as_dict() if run.verdict else None
             self.recorder.event("tests", label=label, scope=run.scope, passed=run.passed,
-                                failing=[t.name for t in run.report.failing][:20], output=path)
+                                failing=[t.name for t in run.report.failing][:20], output=path,
+                                verdict=verdict)
         return runs
 
     def _review(self) -> None:

@@ -22,6 +22,10 @@ class Ticket(BaseModel):
     body: str = ""
     base: str | None = Field(None, description="Base ref; --base overrides it.")
     test_command: str | None = Field(None, description="Overrides sandbox.test_command.")
+    fail_to_pass: list[str] = Field(default_factory=list, description="Tests that must pass for "
+                                    "the ticket to be resolved, as the runner names them "
+                                    "(nested titles joined with ' > '; the end of a longer name "
+                                    "matches).")
     conventions: str | None = Field(None, description="Review conventions for this ticket.")
 
     def text(self) -> str:

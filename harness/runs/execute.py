@@ -30,15 +30,18 @@ from harness.repomap import RepoMap
 from harness.runs.handoff import handoff_text
 from harness.runs.history import mark_interrupted
 from harness.runs.record import RunRecorder
+from harness.sandbox.baseline import BaselineStore
 from harness.sandbox.docker_sandbox import DockerSandbox, Network
 from harness.sandbox.engine import connect
 from harness.sandbox.session import TicketSpec, ticket_sandbox
+from harness.sandbox.testrun import Judge
 from harness.stages.load import RunPlan, load_plan
 from harness.stages.plan import Attempt
 from harness.vendors.replay import ReplayOptions
 
 Listener = Callable[[str, dict[str, Any]], None]
 CONVENTION_FILES = ("CONVENTIONS.md", "CONTRIBUTING.md")
+BASELINES = ".baseline"  # under the runs directory: the suite at each base commit, per image
 
 
 @dataclass(frozen=True)
@@ -153,8 +156,12 @@ def _run(request: RunRequest, plan: RunPlan, ticket: Ticket, recorder: RunRecord
                         image=sandbox.container.attrs.get("Image"),
                         workspace_notes=list(sandbox.workspace.notes))
         hubs = stack.enter_context(_mcp_hubs(plan, request.config.resolve().parent))
+        judge = Judge(BaselineStore(request.runs_dir / BASELINES),
+                      sandbox.workspace.base_commit, str(sandbox.container.attrs.get("Image")),
+                      tuple(ticket.fail_to_pass))
         pipeline = Pipeline(plan, ticket, sandbox, cfg, Guard(meter, recorder, ceilings),
                             recorder, conventions=_conventions(sandbox, ticket), mcp=hubs,
+                            judge=judge,
                             repo_map=_repo_map(plan, request, sandbox.workspace.base_commit,
                                                recorder))
         try:

@@ -32,6 +32,7 @@ from harness.sandbox.session import TicketSpec, ticket_sandbox
 from harness.sandbox.testreport import parse_test_output
 
 REPLAY_TAG = "harness-replay"
+_SANDBOX_DURATIONS = ("exec_timeout", "setup_timeout")  # recorded in seconds, read with a unit
 _TIMING = re.compile(r"\d+\.\d+")  # durations differ on every run; they are not a difference
 
 
@@ -225,8 +226,9 @@ def replay_config(state: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     config.get("calibration", {}).pop("history", None)  # a replay is not a new run to learn from
     if "repo_map_tokens" not in state["config"].get("planner", {}):
         config["planner"]["repo_map_tokens"] = 0  # recorded before the map: its prompt had none
-    if "exec_timeout" in config.get("sandbox", {}):
-        config["sandbox"]["exec_timeout"] = f"{config['sandbox']['exec_timeout']}s"
+    for key in _SANDBOX_DURATIONS:
+        if key in config.get("sandbox", {}):
+            config["sandbox"][key] = f"{config['sandbox'][key]}s"
     return config
 
 
@@ -255,7 +257,7 @@ def _sandbox_cfg(state: dict[str, Any]) -> SandboxConfig:
     if state["ticket"].get("test_command"):
         raw["test_command"] = state["ticket"]["test_command"]
     return SandboxConfig.model_validate(
-        {k: (f"{v}s" if k == "exec_timeout" else v) for k, v in raw.items() if v is not None})
+        {k: (f"{v}s" if k in _SANDBOX_DURATIONS else v) for k, v in raw.items() if v is not None})
 
 
 def _config_dir(state: dict[str, Any], run_dir: Path) -> Path:

@@ -69,7 +69,8 @@ def _item(path: Path, n: int, row: Any) -> BatchItem:
         data: dict[str, Any] = {
             "id": row["instance_id"], "title": statement.strip().splitlines()[0][:200]
             if statement.strip() else str(row["instance_id"]),
-            "body": statement, "base": row.get("base_commit")}
+            "body": statement, "base": row.get("base_commit"),
+            "fail_to_pass": _names(row.get("FAIL_TO_PASS"))}
     else:
         data = {k: v for k, v in row.items() if k != "repo"}
     try:
@@ -77,6 +78,16 @@ def _item(path: Path, n: int, row: Any) -> BatchItem:
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise TicketError(f"{path}: row {n}: {problems}") from None
+
+
+def _names(value: Any) -> list[str]:
+    """SWE-bench's FAIL_TO_PASS: a list, or a list encoded as a JSON string."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            return [value] if value.strip() else []
+    return [str(v) for v in value] if isinstance(value, list) else []
 
 
 def _unique(source: Path, items: list[BatchItem]) -> list[BatchItem]:

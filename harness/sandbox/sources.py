@@ -1,57 +1,59 @@
-"""Where the dependency key's files are read from: a checkout on disk, or a commit in a
-repository's object store — the latter lets the dependency image be resolved while the ticket's
-worktree is still being checked out."""
+"""The files a dependency build reads, always from git objects: a commit of the user's repository,
+or a snapshot of a checkout's working state written to a private object store. A symlink is
+then a blob holding its target, never the file it points to, so nothing outside the repository
+(a committed ``package.json -> /home/me/.npmrc``) can reach the key or the build context."""
 
 from __future__ import annotations
 
+import io
+import os
 import subprocess
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import IO, Protocol
 
 from harness.errors import WorkspaceError
 
-_GIT = ["git", "-c", "safe.directory=*"]
+SYMLINK_MODE = "120000"
+# Repository-controlled git behaviour stays off: no hooks, no fsmonitor, no user or system config
+# (and so no clean filters or textconv a config could name).
+_GIT_ENV = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, "GIT_TERMINAL_PROMPT": "0"}
+_GIT = ["git", "-c", "core.fsmonitor=false", "-c", "core.hooksPath=" + os.devnull,
+        "-c", "safe.directory=*"]
 
 
 class SourceFiles(Protocol):
     def paths(self) -> list[Path]:
-        """Every file, relative to the root."""
+        """Every regular file (symlinks excluded), relative to the root."""
         ...
 
     def read_all(self, paths: list[str]) -> dict[str, bytes]: ...
 
-
-@dataclass(frozen=True)
-class Checkout:
-    """Files on disk. The listing comes from git (tracked, plus untracked files not ignored)
-    when the root is a checkout: a walk of a 100k-file tree would dominate the sandbox's
-    start-up."""
-
-    root: Path
-
-    def paths(self) -> list[Path]:
-        proc = subprocess.run([*_GIT, "-C", str(self.root), "ls-files", "-z", "--cached",
-                               "--others", "--exclude-standard"],
-                              capture_output=True, check=False)
-        if proc.returncode == 0:
-            return [Path(p) for p in proc.stdout.decode().split("\0") if p]
-        return [p.relative_to(self.root) for p in self.root.rglob("*")]
-
-    def read_all(self, paths: list[str]) -> dict[str, bytes]:
-        return {p: (self.root / p).read_bytes() for p in paths}
+    def archive(self, prefix: str, owner: tuple[int, int]) -> IO[bytes]:
+        """The whole tree as a tar under ``prefix``, owned by ``owner``; symlinks stay links."""
+        ...
 
 
 @dataclass(frozen=True)
-class Commit:
-    """Files as committed: one `git ls-tree` and one `git cat-file --batch` for all of them."""
+class Tree:
+    """A tree-ish in a git directory: one ``ls-tree`` and one ``cat-file --batch`` for all."""
 
-    repo: Path
+    git_dir: Path
     sha: str
+    env: tuple[tuple[str, str], ...] = ()
 
     def paths(self) -> list[Path]:
-        out = self._git("ls-tree", "-r", "-z", "--name-only", self.sha)
-        return [Path(p) for p in out.decode().split("\0") if p]
+        out = self._git("ls-tree", "-r", "-z", "--full-tree", self.sha)
+        found = []
+        for entry in out.decode("utf-8", "surrogateescape").split("\0"):
+            meta, _, path = entry.partition("\t")
+            if path and meta.split(" ")[0] != SYMLINK_MODE and " blob " in f" {meta} ":
+                found.append(Path(path))
+        return found
 
     def read_all(self, paths: list[str]) -> dict[str, bytes]:
         if not paths:
@@ -64,17 +66,67 @@ class Commit:
             header_end = out.index(b"\n", pos)
             fields = out[pos:header_end].split()
             if len(fields) != 3:
-                raise WorkspaceError(f"{self.repo}: cannot read {path} at {self.sha[:12]}: "
+                raise WorkspaceError(f"{self.git_dir}: cannot read {path} at {self.sha[:12]}: "
                                      f"{out[pos:header_end].decode(errors='replace')}")
             size = int(fields[2])
             blobs[path] = out[header_end + 1:header_end + 1 + size]
             pos = header_end + 1 + size + 1
         return blobs
 
+    def archive(self, prefix: str, owner: tuple[int, int]) -> IO[bytes]:
+        raw = self._git("archive", "--format=tar", f"--prefix={prefix.strip('/')}/", self.sha)
+        return _owned(raw, owner)
+
     def _git(self, *args: str, stdin: bytes | None = None) -> bytes:
-        proc = subprocess.run([*_GIT, "-C", str(self.repo), *args], input=stdin,
-                              capture_output=True, check=False)
+        env = {**os.environ, **_GIT_ENV, **dict(self.env)}
+        proc = subprocess.run([*_GIT, f"--git-dir={self.git_dir}", *args], input=stdin,
+                              capture_output=True, check=False, env=env,
+                              cwd=env.get("GIT_WORK_TREE"))
         if proc.returncode != 0:
-            raise WorkspaceError(f"{self.repo}: git {args[0]} failed: "
+            raise WorkspaceError(f"{self.git_dir}: git {args[0]} failed: "
                                  f"{proc.stderr.decode(errors='replace').strip()}")
         return proc.stdout
+
+
+def Commit(repo: Path, sha: str) -> Tree:
+    """``sha`` of the repository whose working tree (or bare directory) is ``repo``."""
+    return Tree(_git_dir(repo), sha)
+
+
+@contextmanager
+def snapshot(root: Path) -> Iterator[Tree]:
+    """A checkout's files as they are now (tracked, and untracked but not ignored), hashed into
+    a throwaway repository: what ``--include-uncommitted`` hands the dependency build."""
+    with tempfile.TemporaryDirectory(prefix="harness-snapshot-") as tmp:
+        git_dir = Path(tmp) / "git"
+        empty = Tree(git_dir, "")
+        empty._git("init", "-q", "--bare", str(git_dir))
+        env = (("GIT_WORK_TREE", str(root.resolve())),
+               ("GIT_INDEX_FILE", str(Path(tmp) / "index")))
+        work = Tree(git_dir, "", env)
+        work._git("add", "-A", "--", ".")
+        yield Tree(git_dir, work._git("write-tree").decode().strip(), env)
+
+
+def _git_dir(repo: Path) -> Path:
+    proc = subprocess.run([*_GIT, "-C", str(repo), "rev-parse", "--absolute-git-dir"],
+                          capture_output=True, text=True, check=False,
+                          env={**os.environ, **_GIT_ENV})
+    if proc.returncode != 0:
+        raise WorkspaceError(f"{repo}: not a git repository ({proc.stderr.strip()}) — pass "
+                             "the repository's root")
+    return Path(proc.stdout.strip())
+
+
+def _owned(raw: bytes, owner: tuple[int, int]) -> IO[bytes]:
+    """The same archive with every entry owned by ``owner``: the build runs as that user."""
+    out = tempfile.SpooledTemporaryFile(max_size=64 << 20)  # noqa: SIM115 - returned open
+    with tarfile.open(fileobj=io.BytesIO(raw), mode="r:") as src, \
+            tarfile.open(fileobj=out, mode="w:", format=tarfile.PAX_FORMAT) as dst:
+        for member in src:
+            member.uid, member.gid = owner
+            member.uname = member.gname = ""
+            data = src.extractfile(member) if member.isfile() else None
+            dst.addfile(member, data)
+    out.seek(0)
+    return out

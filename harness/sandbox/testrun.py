@@ -12,9 +12,13 @@ from typing import Literal
 from harness.config.schema import SandboxConfig
 from harness.errors import HarnessError
 from harness.sandbox.base import ExecResult, Sandbox
+from harness.sandbox.baseline import Baseline, BaselineStore, Verdict, judge
+from harness.sandbox.reporting import collect, instrument, scripts_of
 from harness.sandbox.testreport import TestReport, parse_test_output
 
 Scope = Literal["affected", "full"]
+# Links the dependency image's node_modules into the worktree (a no-op without them).
+LINK_DEPS = ("python3", "/opt/harness/link_deps.py")
 
 
 class NoTestCommandError(HarnessError, ValueError):
@@ -29,16 +33,59 @@ class TestRun:
     command: str
     result: ExecResult
     report: TestReport
+    verdict: Verdict | None = None  # against the baseline and the ticket's fail_to_pass
 
     @property
     def passed(self) -> bool:
-        return self.result.ok
+        return self.verdict.passed if self.verdict is not None else self.result.ok
 
     def feedback(self, limit: int = 8000) -> str:
         """What the next attempt is told: how the run ended, failing tests first."""
-        head = f"$ {self.command}\n{self.result.summary()}\n"
+        said = self.verdict.lines() if self.verdict is not None else []
+        head = "".join(line + "\n" for line in [f"$ {self.command}", self.result.summary(),
+                                                  *said])
         raw = self.result.stdout + ("\n" + self.result.stderr if self.result.stderr else "")
         return head + self.report.feedback(raw, limit - len(head))
+
+
+@dataclass
+class Judge:
+    """What every test run of a ticket is judged by: the suite's baseline at the base commit
+    (measured once, then cached in ``store``) and the tests the ticket says must pass."""
+
+    store: BaselineStore | None
+    commit: str
+    image: str
+    fail_to_pass: tuple[str, ...] = ()
+    baseline: Baseline | None = None
+
+    def prepare(self, sandbox: Sandbox, cfg: SandboxConfig) -> Baseline | None:
+        """The baseline, from the store or measured now (before anything changed the
+        worktree); None without a test command or with ``sandbox.baseline: false``."""
+        if cfg.test_command is None or not cfg.baseline:
+            return None
+        command = cfg.test_command
+        found = self.store.get(self.commit, self.image, command) if self.store else None
+        if found is None:
+            found = measure_baseline(sandbox, command, commit=self.commit, image=self.image)
+            if self.store is not None and not found.timed_out:
+                self.store.put(found)
+        self.baseline = found
+        return found
+
+    def verdict(self, run: TestRun) -> Verdict:
+        result = run.result
+        return judge(run.report, ok=result.ok, stopped=result.timed_out or result.oom_killed,
+                     scope=run.scope, baseline=self.baseline, fail_to_pass=self.fail_to_pass)
+
+
+def measure_baseline(sandbox: Sandbox, command: str, *, commit: str, image: str,
+                     timeout: float | None = None) -> Baseline:
+    """Run the suite as the worktree is: the base commit, before any change."""
+    _, result, report = _run(sandbox, command, timeout)
+    return Baseline(commit, image, command, result.exit_code, result.timed_out, report.format,
+                    tuple(t.name for t in report.failing), report.passing,
+                    round(result.duration, 3))
 
 
 def affected_command(template: str, sandbox: Sandbox, changed: Sequence[str]) -> str:
@@ -58,8 +105,14 @@ def _package_of(sandbox: Sandbox, path: str) -> str | None:
     return None
 
 
+def link_dependencies(sandbox: Sandbox) -> None:
+    """Every workspace package's node_modules in place before a command that needs them; cheap
+    and idempotent, so it runs before each test command (a reset may have removed the links)."""
+    sandbox.exec(list(LINK_DEPS), timeout=60)
+
+
 def run_tests(sandbox: Sandbox, cfg: SandboxConfig, scope: Scope = "full", *,
-              timeout: float | None = None) -> TestRun:
+              timeout: float | None = None, judge_by: Judge | None = None) -> TestRun:
     """Run the tests for ``scope``. ``affected`` falls back to the full suite when there is no
     affected_test_command or nothing has changed."""
     if cfg.test_command is None:
@@ -71,6 +124,20 @@ def run_tests(sandbox: Sandbox, cfg: SandboxConfig, scope: Scope = "full", *,
         changed = sandbox.changed_files()
         if changed:
             command, used = affected_command(cfg.affected_test_command, sandbox, changed), scope
-    result = sandbox.exec(command, timeout=timeout)
-    report = parse_test_output(result.stdout, result.stderr, result.exit_code)
-    return TestRun(used, command, result, report)
+    command, result, report = _run(sandbox, command, timeout)
+    run = TestRun(used, command, result, report)
+    if judge_by is None:
+        return run
+    return TestRun(used, command, result, report, judge_by.verdict(run))
+
+
+def _run(sandbox: Sandbox, command: str, timeout: float | None
+         ) -> tuple[str, ExecResult, TestReport]:
+    """The command as run (a known runner is asked for a report file too), how it ended, and
+    its report."""
+    link_dependencies(sandbox)
+    asked = instrument(command, scripts_of(sandbox))
+    result = sandbox.exec(asked.command, timeout=timeout)
+    files = collect(sandbox, asked)
+    report = parse_test_output(result.stdout, result.stderr, result.exit_code, report_files=files)
+    return asked.command, result, report

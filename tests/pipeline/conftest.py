@@ -31,6 +31,7 @@ TICKET = """\
 id: T-1
 title: slugify must trim dashes
 body: slugify(" Hi, you! ") must be "hi-you".
+fail_to_pass: [trims dashes]
 """
 MANIFEST = {"summary": "fix slugify", "sub_tickets": [{
     "id": "S1", "title": "trim dashes in slugify", "files": ["src/slug.js"],

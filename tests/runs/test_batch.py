@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def tickets(path: Path, n: int) -> Path:
-    rows = [{"id": f"B-{i}", "title": f"trim dashes ({i})", "body": "slugify must trim"}
+    rows = [{"id": f"B-{i}", "title": f"trim dashes ({i})", "body": "slugify must trim",
+             "fail_to_pass": ["trims dashes"]}
             for i in range(1, n + 1)]
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     return path
@@ -82,7 +83,7 @@ def test_a_killed_batch_resumes_without_redoing_finished_tickets(
     lines = results.read_text().splitlines()
     assert len(lines) == 6
     assert f"skipped (already done) {len(first)}" in out
-    run_dirs = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]
+    run_dirs = [p for p in (tmp_path / "runs").iterdir() if p.is_dir() and p.name[0] != "."]
     statuses = [json.loads((p / "run.json").read_text())["status"] for p in run_dirs]
     assert "running" not in statuses  # killed runs were marked interrupted
     left = [c for c in client.containers.list(all=True, filters={"label": LABEL_RUN_DIR})
@@ -105,12 +106,14 @@ def test_swe_bench_rows_become_tickets(tmp_path: Path) -> None:
                                 "problem_statement": "Modeling's separability_matrix is wrong\n"
                                                      "for nested CompoundModels",
                                 "base_commit": "d16bfe05a744909de4b27f5875fe0d4ed41ce607",
+                                "FAIL_TO_PASS": '["test_separable[compound_model6]"]',
                                 "repo": "/src/astropy"}) + "\n")
     (item,) = load_ticket_list(path)
     assert item.ticket.id == "astropy__astropy-12907"
     assert item.ticket.title == "Modeling's separability_matrix is wrong"
     assert item.ticket.base == "d16bfe05a744909de4b27f5875fe0d4ed41ce607"
     assert item.repo == Path("/src/astropy")
+    assert item.ticket.fail_to_pass == ["test_separable[compound_model6]"]
 
 
 @pytest.mark.parametrize(("content", "message"), [

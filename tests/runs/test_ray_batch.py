@@ -46,7 +46,8 @@ def start_batch(tmp_path: Path, repo: Path, titles: list[str], args: list[str],
     config = tmp_path / "stages.yaml"
     config.write_text(STAGES)
     tickets = tmp_path / f"{runs}.jsonl"
-    tickets.write_text("".join(json.dumps({"id": f"R-{n}", "title": title}) + "\n"
+    tickets.write_text("".join(json.dumps({"id": f"R-{n}", "title": title,
+                                           "fail_to_pass": ["trims dashes"]}) + "\n"
                                for n, title in enumerate(titles, 1)))
     return subprocess.Popen(
         [*HARNESS, "batch", str(tickets), "--repo", str(repo), "-c", str(config),

@@ -149,7 +149,7 @@ def test_node_todo_and_hash_in_a_name(name: str) -> None:
 def test_passing_tap_run() -> None:
     report = parse_test_output(fixture("node20-pass-tap.txt"), "", 0)
 
-    assert report == TestReport("tap", 1, 0, 1, ())
+    assert report == TestReport("tap", 1, 0, 1, (), ("strings match",))
 
 
 def test_plain_tap_without_version_or_yaml() -> None:
@@ -297,9 +297,18 @@ def test_json_without_test_results_is_not_a_report() -> None:
 
 
 def test_unrecognised_output_is_raw() -> None:
-    report = parse_test_output(fixture("vitest3-default.txt"), "", 1)
+    report = parse_test_output("make: *** [all] Error 2\n", "", 2)
 
     assert report == TestReport("raw", None, None, None, ())
+
+
+def test_vitest_default_stdout_alone_is_read_from_its_tree() -> None:
+    """Without stderr (where vitest prints the details), the tree still names the failures."""
+    report = parse_test_output(fixture("vitest3-default.txt"), "", 1)
+
+    assert (report.format, report.passed, report.failed, report.skipped) == ("vitest", 2, 3, 2)
+    assert [t.name for t in report.failing] == VITEST_FAILING
+    assert report.failing[0].message == "expected 3 to be 4 // Object.is equality"
 
 
 def test_raw_with_exit_zero_says_nothing_failed() -> None:

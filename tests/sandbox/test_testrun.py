@@ -38,8 +38,8 @@ def mono(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def cfg() -> SandboxConfig:
-    return CFG.model_copy(update={"test_command": "node --test packages/",
-                                  "affected_test_command": "node --test {changed_packages}"})
+    return CFG.model_copy(update={"test_command": "node --test",
+                                  "affected_test_command": "cd {changed_packages} && node --test"})
 
 
 def test_full_suite_passes_and_is_parsed(open_sandbox: Open, mono: Path,
@@ -54,11 +54,11 @@ def test_affected_runs_only_the_changed_package(open_sandbox: Open, mono: Path,
     sandbox = open_sandbox(mono, cfg)
     sandbox.edit_file("packages/beta/src/beta.js", "=> 2", "=> 3")
     affected = run_tests(sandbox, cfg, "affected")
-    assert affected.command == "node --test packages/beta"
+    assert affected.command == "cd packages/beta && node --test"
     assert (affected.report.passed, affected.report.failed) == (0, 1)
     assert [f.name for f in affected.report.failing] == ["beta value"]
     feedback = affected.feedback()
-    assert feedback.startswith("$ node --test packages/beta\nexit 1")
+    assert feedback.startswith("$ cd packages/beta && node --test\nexit 1")
     assert feedback.index("beta value") < feedback.index("Output (tail)")
     full = run_tests(sandbox, cfg, "full")
     assert (full.scope, full.report.passed, full.report.failed) == ("full", 1, 1)

@@ -1,0 +1,264 @@
+#!/usr/bin/env python3
+"""Real repositories out of the box: for each entry of benchmarks/data/realrepos.yaml (a public
+repository, a historical fix commit, its test command, the tests the fix makes pass), from a
+local git copy of the repository:
+
+  1. the ticket's base: the fix's parent with the fix's test files, committed in a scratch clone;
+  2. cold build: the repository's dependency image (its installed dependencies, on its Node and
+     package manager) when none exists for its lockfile; the Node and package-manager layers,
+     shared by every repository on them, are built first and not counted;
+  3. warm ready: a ticket's sandbox up when the image exists;
+  4. a scripted run (no model): the Coder first makes a change that does not fix anything, then
+     writes the fix's own source files; the run's baseline is the suite at the base;
+  5. the row: repository, package manager, runner, Node, cold build, warm ready, suite time,
+     failing tests the first retry was told / expected, resolved.
+
+Only facts live in this repository (names, commits, commands, test names); sources, messages and
+diffs are read from the copies given by path, which must hold the fix commit:
+`--mirrors DIR` (DIR/<owner>+<name>/repo, a bare git directory, as the `fetch` tool leaves them).
+
+Usage: python benchmarks/realrepos.py --mirrors /work/.mirror [--only NAME ...] [--discover]
+  --discover: print the tests failing at the base and passing at the fix (to fill fail_to_pass).
+Needs a Docker engine and the npm registry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import docker
+import docker.errors
+from ruamel.yaml import YAML
+
+from harness.config.schema import SandboxConfig
+from harness.pipeline.ticket import Ticket
+from harness.runs.execute import RunRequest, execute
+from harness.sandbox.baseline import named
+from harness.sandbox.engine import connect
+from harness.sandbox.image import dependency_image, sandbox_image, toolchain_image, toolchain_of
+from harness.sandbox.session import TicketSpec, ticket_sandbox
+from harness.sandbox.sources import Commit
+from harness.sandbox.testreport import parse_test_output
+from harness.sandbox.toolchain import Repo, detect
+from harness.vendors.scripted import Reply, register_script
+from harness.vendors.types import ModelRequest
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "benchmarks" / "data" / "realrepos.yaml"
+TEST_FILE = re.compile(r"(^|/)(test|tests|__tests__|spec)/|\.(test|spec)\.[cm]?[jt]sx?$")
+GIT_ID = ["-c", "user.name=harness-bench", "-c", "user.email=bench@localhost"]
+
+
+@dataclass
+class Case:
+    repo: str
+    fix: str
+    test_command: str
+    fail_to_pass: list[str] = field(default_factory=list)
+    node: str | None = None
+    runner: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.repo.split("/")[1] + "-" + self.fix[:7]
+
+
+@dataclass
+class Row:
+    case: Case
+    manager: str = "-"
+    node: str = "-"
+    cold: float | None = None
+    warm: float | None = None
+    suite: float | None = None
+    named: int = 0
+    resolved: str = "-"
+    note: str = ""
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *GIT_ID, "-C", str(repo), *args], check=True,
+                          capture_output=True, text=True).stdout
+
+
+def prepare(case: Case, mirrors: Path, work: Path) -> tuple[Path, list[str], str]:
+    """A scratch clone whose HEAD is the fix's parent plus the fix's test files; the fix's
+    source files; the base commit."""
+    mirror = mirrors / case.repo.replace("/", "+") / "repo"
+    clone = work / case.name
+    subprocess.run(["git", "clone", "-q", "--no-checkout", str(mirror), str(clone)], check=True)
+    git(clone, "checkout", "-q", "--detach", f"{case.fix}^")
+    changed = [ln.split("\t") for ln in git(clone, "diff", "--name-status", f"{case.fix}^",
+                                            case.fix).splitlines()]
+    tests = [p for status, p in changed if TEST_FILE.search(p) and status != "D"]
+    sources = [p for status, p in changed if not TEST_FILE.search(p) and status != "D"]
+    git(clone, "checkout", "-q", case.fix, "--", *tests)
+    git(clone, "commit", "-q", "-m", f"the tests of {case.fix[:12]}", "--no-verify")
+    return clone, sources, git(clone, "rev-parse", "HEAD").strip()
+
+
+def sandbox_cfg(case: Case) -> SandboxConfig:
+    return SandboxConfig(test_command=case.test_command, node=case.node, memory="4g",
+                         pids_limit=4096, exec_timeout="900s", setup_timeout="1800s",
+                         output_limit=2_000_000)  # node-tap's TAP lists every assertion
+
+
+def stages(case: Case, clone: Path, sources: list[str], tmp: Path) -> Path:
+    fixed = {p: git(clone, "show", f"{case.fix}:{p}") for p in sources}
+    manifest = {"summary": "apply the fix", "sub_tickets": [{
+        "id": "S1", "title": "the fix", "files": sources,
+        "operations": [{"op": "modify", "path": p} for p in sources]}]}
+
+    def planner(request: ModelRequest) -> Reply:
+        return Reply("", [("submit_manifest", manifest)])
+
+    def coder(request: ModelRequest) -> Reply:
+        if any(m.tool_results for m in request.messages):
+            return Reply("", [("finish", {"summary": "done"})])
+        if "Your previous attempt failed" in request.messages[0].text:
+            return Reply("", [("write_file", {"path": p, "content": text})
+                              for p, text in fixed.items()])
+        first = sources[0]  # a change that fixes nothing: the tests still fail
+        wrong = git(clone, "show", f"HEAD:{first}") + "\n// first attempt\n"
+        return Reply("", [("write_file", {"path": first, "content": wrong})])
+
+    names = {}
+    for role, fn in (("planner", planner), ("coder", coder)):
+        names[role] = f"bench-{role}-{uuid.uuid4().hex[:8]}"
+        register_script(names[role], fn)
+    cfg = sandbox_cfg(case).model_dump(mode="json", exclude_none=True)
+    for key in ("exec_timeout", "setup_timeout"):
+        cfg[key] = f"{cfg[key]}s"
+    config = {
+        "planner": {"vendor": "scripted", "model": "opus", "timeout": "60s",
+                    "vendor_options": {"script": names["planner"]}},
+        "coder": {"vendor": "scripted", "model": "sonnet", "timeout": "60s", "retry_budget": 1,
+                  "vendor_options": {"script": names["coder"]}},
+        "sandbox": cfg}
+    path = tmp / f"{case.name}-stages.yaml"
+    path.write_text(json.dumps(config, indent=1))
+    return path
+
+
+def measure(case: Case, mirrors: Path, work: Path, client: docker.DockerClient) -> Row:
+    row = Row(case)
+    clone, sources, base = prepare(case, mirrors, work)
+    cfg = sandbox_cfg(case)
+    chain = detect(Repo.read(Commit(clone, base)), node=cfg.node)
+    row.manager = chain.manager.value.split("+")[0]
+    image = sandbox_image(client, cfg, config_dir=ROOT, progress=lambda _: None)
+    toolchain_image(client, image, chain, cfg, lambda _: None)  # shared layers: not counted
+    started = time.monotonic()
+    deps = dependency_image(client, image, Commit(clone, base), cfg, lambda _: None)
+    if deps.reused:  # cold means no image for this lockfile: take it away and build again
+        client.images.remove(deps.id, force=True)
+        started = time.monotonic()
+        deps = dependency_image(client, image, Commit(clone, base), cfg, lambda _: None)
+    row.cold = time.monotonic() - started
+    row.node = str(toolchain_of(deps).get("node", "system"))
+    run_dir = work / f"{case.name}-ready"
+    started = time.monotonic()
+    with ticket_sandbox(client, cfg, TicketSpec(clone, run_dir, run_dir.name, "ready"),
+                        config_dir=ROOT, progress=lambda _: None):
+        row.warm = time.monotonic() - started
+    ticket = Ticket(id=case.name, title=git(clone, "log", "-1", "--format=%s", case.fix)[:200],
+                    body=git(clone, "log", "-1", "--format=%b", case.fix),
+                    fail_to_pass=case.fail_to_pass)
+    result = execute(RunRequest(ticket, clone, stages(case, clone, sources, work),
+                                work / "runs", base=base), client=client)
+    state = json.loads((result.run_dir / "run.json").read_text())
+    row.resolved = result.status
+    row.suite = (state.get("baseline") or {}).get("duration")
+    events = [json.loads(ln) for ln in (result.run_dir / "events.jsonl").open()]
+    tests = [e for e in events if e["event"] == "tests"]
+    told = tests[0]["failing"] if tests else []
+    row.named = sum(1 for n in case.fail_to_pass if named(n, told))
+    if result.status != "resolved":
+        row.note = result.detail[:300]
+    return row
+
+
+def discover(case: Case, mirrors: Path, work: Path, client: docker.DockerClient) -> None:
+    """The tests failing at the base that pass at the fix: fail_to_pass for the data file."""
+    clone, sources, base = prepare(case, mirrors, work)
+    cfg = sandbox_cfg(case)
+    image = sandbox_image(client, cfg, config_dir=ROOT, progress=print)
+    dependency_image(client, image, Commit(clone, base), cfg, print)
+    found = {}
+    for label in ("base", "fix"):
+        run_dir = work / f"{case.name}-{label}"
+        spec = TicketSpec(clone, run_dir, run_dir.name, label)
+        with ticket_sandbox(client, cfg, spec, config_dir=ROOT, progress=print) as sandbox:
+            if label == "fix":
+                for p in sources:
+                    sandbox.write_file(p, git(clone, "show", f"{case.fix}:{p}"))
+            sandbox.exec(["python3", "/opt/harness/link_deps.py"])
+            result = sandbox.exec(case.test_command)
+            report = parse_test_output(result.stdout, result.stderr, result.exit_code)
+            found[label] = report
+            print(f"{label}: {result.summary()} format={report.format} passed={report.passed}"
+                  f" failed={[t.name for t in report.failing]}")
+            if report.format == "raw":
+                print(result.stdout[-3000:], result.stderr[-3000:])
+    fixed = {t.name for t in found["fix"].failing}
+    print("fail_to_pass:", [t.name for t in found["base"].failing if t.name not in fixed])
+
+
+def table(rows: list[Row]) -> str:
+    def secs(v: float | None) -> str:
+        return "-" if v is None else f"{v:.1f} s"
+
+    lines = ["| repository @ fix | package manager | runner | Node | cold build | warm ready | "
+             "suite | failing tests named / expected | resolved |",
+             "| --- | --- | --- | --- | ---: | ---: | ---: | :---: | --- |"]
+    for r in rows:
+        c = r.case
+        lines.append(f"| {c.repo} @ {c.fix[:7]} | {r.manager} | {c.runner} | {r.node} | "
+                     f"{secs(r.cold)} | {secs(r.warm)} | {secs(r.suite)} | "
+                     f"{r.named} / {len(c.fail_to_pass)} | {r.resolved} |")
+    return "\n".join(lines)
+
+
+def load(only: list[str]) -> list[Case]:
+    cases = [Case(**entry) for entry in YAML(typ="safe").load(DATA.read_text())]
+    return [c for c in cases if not only or c.name in only or c.repo in only]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mirrors", type=Path, required=True)
+    parser.add_argument("--only", nargs="*", default=[])
+    parser.add_argument("--discover", action="store_true")
+    args = parser.parse_args()
+    client = connect()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="harness-realrepos-") as tmp:
+        for case in load(args.only):
+            work = Path(tmp) / case.name
+            work.mkdir()
+            if args.discover:
+                discover(case, args.mirrors, work, client)
+                continue
+            try:
+                row = measure(case, args.mirrors, work, client)
+            except Exception as exc:  # one repository's failure is a row, not the end
+                row = Row(case, resolved="error", note=f"{type(exc).__name__}: {exc}"[:500])
+            rows.append(row)
+            print(table([row]).splitlines()[-1] + (f"  {row.note}" if row.note else ""),
+                  flush=True)
+    if rows:
+        print("\n" + table(rows))
+    return 0 if args.discover or all(r.resolved == "resolved" for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
