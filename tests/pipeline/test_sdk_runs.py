@@ -115,6 +115,7 @@ def test_a_hung_endpoint_times_the_attempt_out_and_the_run_goes_on(
 BIG_TICKET = """\
 id: T-2
 title: slugify must trim dashes
+fail_to_pass: [trims dashes]
 body: |
   slugify(" Hi, you! ") must be "hi-you".
 """ + "".join(f"  Background note {i}: slugs feed URLs, file names and anchors alike.\n"

@@ -66,7 +66,7 @@ def test_harness_run_prints_no_traceback(tmp_path: Path, repo: Path) -> None:
     assert result.exit_code == 1, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert "Traceback" not in result.output
-    (run_dir,) = (tmp_path / "runs").iterdir()
+    (run_dir,) = [p for p in (tmp_path / "runs").iterdir() if not p.name.startswith(".")]
     flat = "".join(result.output.split())  # rich wraps long lines at the terminal's width
     assert "error:unexpectedZeroDivisionError:abuginsomebody'sscript—detailsin" \
            f"{run_dir / 'crash.txt'}" in flat

@@ -133,7 +133,8 @@ def replay(out: Outcome, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     result = CliRunner().invoke(main, ["reproduce", str(out.result.run_dir), "--replay"])
     assert result.exit_code == 0, result.output
     assert "final diff identical" in result.output
-    (replayed,) = (out.result.run_dir / "replays").iterdir()
+    (replayed,) = [p for p in (out.result.run_dir / "replays").iterdir()
+                   if not p.name.startswith(".")]  # .baseline: the suite at the base
     assert (replayed / "final.diff").read_bytes() == out.result.patch.read_bytes()
     state: dict[str, Any] = json.loads((replayed / "run.json").read_text())
     return state
