@@ -9,6 +9,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from harness.calibration.project import data_home
 from harness.runs.batch import PREDICTIONS, RESULTS, BatchSpec, BatchState, Engine, run_batch
@@ -96,6 +97,6 @@ def summary_table(state: BatchState) -> Table:
     for row in state.done:
         attempts = " ".join(f"{k}:{v}" for k, v in row["attempts"].items())
         colour = "green" if row["status"] == _DONE_OK else "red"
-        table.add_row(row["ticket"], f"[{colour}]{row['status']}[/]", attempts,
+        table.add_row(Text(str(row["ticket"])), Text(str(row["status"]), style=colour), attempts,
                       f"{row['tokens']:,}", f"${row['cost_usd']:.4f}", f"{row['duration_s']:.1f}s")
     return table

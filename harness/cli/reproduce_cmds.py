@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from harness.runs.reproduce import (
     Reproduction,
@@ -55,17 +56,19 @@ def reproduce(*, run: str, attempt: str | None, shell: bool, replay: bool, repo:
 
 
 def show(console: Console, r: Reproduction) -> None:
-    table = Table(title=f"{r.label}: $ {r.command}")
+    table = Table(title=Text(f"{r.label}: $ {r.command}"))
     table.add_column("")
     table.add_column("the run saw")
     table.add_column("now")
-    table.add_row("exit", r.then.exit, r.now.exit)
-    table.add_row("failing tests", "\n".join(r.then.failing) or "-",
-                  "\n".join(r.now.failing) or "-")
+    # test names and output come from the repository: printed as text, never as markup
+    table.add_row("exit", Text(r.then.exit), Text(r.now.exit))
+    table.add_row("failing tests", Text("\n".join(r.then.failing) or "-"),
+                  Text("\n".join(r.now.failing) or "-"))
     console.print(table)
-    console.print(f"image: {r.image_note}")
+    console.print(f"image: {r.image_note}", markup=False)
     diff = r.first_difference()
-    console.print(f"first differing output: {diff}" if diff else "output: the same")
+    console.print(f"first differing output: {diff}" if diff else "output: the same",
+                  markup=False)
     if r.reproduced:
         console.print("[bold red]reproduced[/]: the failure happens again")
     else:

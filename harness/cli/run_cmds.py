@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.status import Status
 
 from harness.calibration.project import data_home
@@ -63,9 +64,17 @@ class LiveDisplay:
         if self.verbose:
             self.console.print(f"    · {d['call']}", markup=False)
 
+    def _on_baseline(self, d: dict[str, Any]) -> None:
+        failing = d.get("failing") or []
+        where = "cached" if d.get("cached") else "measured"
+        self.console.print(f"    baseline ({where}): {len(failing)} test(s) fail at the base "
+                           f"commit" + (f" — {escape(', '.join(failing))}" if failing else ""))
+        if d.get("warning"):
+            self.console.print(f"    [yellow]{escape(d['warning'])}[/]")
+
     def _on_tests(self, d: dict[str, Any]) -> None:
         verdict = "[green]passed[/]" if d["passed"] else "[red]failed[/]"
-        failing = f" — failing: {', '.join(d['failing'])}" if d["failing"] else ""
+        failing = f" — failing: {escape(', '.join(d['failing']))}" if d["failing"] else ""
         self.console.print(f"    tests ({d['scope']}): {verdict}{failing}")
 
     def _on_attempt_end(self, d: dict[str, Any]) -> None:
@@ -76,8 +85,8 @@ class LiveDisplay:
                            f"${self.cost:.4f}")
 
     def _on_routed(self, d: dict[str, Any]) -> None:
-        self.console.print(f"[magenta]↪ debugger: {d['failing']} failed; the fix goes to "
-                           f"{d['owner']}[/] — {d['root_cause']}")
+        self.console.print(f"[magenta]↪ debugger: {escape(str(d['failing']))} failed; the fix "
+                           f"goes to {escape(str(d['owner']))}[/] — {escape(d['root_cause'])}")
 
     def _on_decomposition(self, d: dict[str, Any]) -> None:
         self.console.print(f"    decomposition: {d['sub_tickets']} sub-tickets, chain depth "
@@ -87,7 +96,7 @@ class LiveDisplay:
 def report(console: Console, result: RunResult) -> None:
     colour = "green" if result.status == "resolved" else "red"
     console.print(f"\n[bold {colour}]{result.status}[/]"
-                  + (f": {result.detail.splitlines()[0]}" if result.detail else ""))
+                  + (f": {escape(result.detail.splitlines()[0])}" if result.detail else ""))
     console.print(f"run directory: {result.run_dir}")
     if result.patch.exists():
         console.print(f"patch:         {result.patch}")

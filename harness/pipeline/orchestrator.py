@@ -206,8 +206,15 @@ class Pipeline:
         found = self.judge.prepare(self.sandbox, self.sandbox_cfg) if self.judge else None
         if found is not None:
             self.recorder.update(baseline=found.summary())
+            warning = None
+            if found.usable and found.failing and not self.ticket.fail_to_pass:
+                # the baseline forgives every one of them: a ticket about one must name it
+                warning = (f"{len(found.failing)} test(s) already fail at the base commit and "
+                           "the ticket names no fail_to_pass: they will not count against the "
+                           "Coder, fixed or not")
             self.recorder.event("baseline", cached=found.cached, usable=found.usable,
-                                exit_code=found.exit_code, failing=list(found.failing)[:20])
+                                exit_code=found.exit_code, failing=list(found.failing)[:20],
+                                warning=warning)
 
     def _tests(self, label: str, full_suite: bool) -> list[TestRun]:
         runs = [run_tests(self.sandbox, self.sandbox_cfg, "affected", judge_by=self.judge)]

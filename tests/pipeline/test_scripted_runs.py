@@ -258,6 +258,11 @@ def test_the_result_can_land_on_a_new_branch(tmp_path: Any, repo: Any, client: A
     assert git(repo, "status", "--porcelain") == status
     assert git(repo, "branch", "--show-current").strip() == "main"
     assert "replace(/^-+|-+$/g" in git(repo, "show", "harness/T-3:src/slug.js")
+    # "trims dashes" fails at the base and this ticket does not name it: the run says so
+    events = [json.loads(ln) for ln in (result.run_dir / "events.jsonl").open()]
+    (baseline,) = [e for e in events if e["event"] == "baseline"]
+    assert baseline["failing"] == ["trims dashes"]
+    assert "names no fail_to_pass" in baseline["warning"]
 
 
 @pytest.mark.parametrize("front", ["yaml", "markdown"])

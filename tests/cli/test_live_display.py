@@ -1,0 +1,61 @@
+"""The live display of `harness run`: what a run's events print, and that text from the
+repository or the model (test names, a Debugger's root cause) is printed as it is, never read
+as rich markup (a test named ``[/]`` would otherwise end the run with a MarkupError)."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from harness.cli.run_cmds import LiveDisplay, report
+from harness.runs.execute import RunResult
+
+
+def shown(*events: tuple[str, dict[str, object]]) -> str:
+    out = io.StringIO()
+    display = LiveDisplay(Console(file=out, width=400, color_system=None))
+    for kind, data in events:
+        display(kind, data)
+    display.close()
+    return out.getvalue()
+
+
+HOSTILE = ["[/]", "[bold red]not bold[/bold red]", "a [link=file:///etc/passwd]x[/link]"]
+
+
+def test_test_names_and_root_causes_print_literally() -> None:
+    text = shown(("tests", {"scope": "full", "passed": False, "failing": HOSTILE}),
+                 ("routed", {"failing": "[/]", "owner": "coder", "root_cause": "[/] [red]"}))
+    for name in HOSTILE:
+        assert name in text
+    assert "↪ debugger: [/] failed; the fix goes to coder — [/] [red]" in text
+
+
+def test_the_baseline_and_its_warning_are_shown() -> None:
+    text = shown(("baseline", {"cached": False, "failing": ["trims dashes", "[/]"],
+                               "warning": "2 test(s) already fail [/]"}))
+    assert "baseline (measured): 2 test(s) fail at the base commit — trims dashes, [/]" in text
+    assert "2 test(s) already fail [/]" in text
+    assert "baseline (cached): 0 test(s)" in shown(("baseline", {"cached": True, "failing": []}))
+
+
+def test_a_results_detail_prints_literally(tmp_path: object) -> None:
+    out = io.StringIO()
+    report(Console(file=out, width=400, color_system=None),
+           RunResult("halted", tmp_path, "coder ran out of attempts: [/] still fails"))  # type: ignore[arg-type]
+    assert "halted: coder ran out of attempts: [/] still fails" in out.getvalue()
+
+
+def test_a_reproductions_names_and_output_print_literally() -> None:
+    from harness.cli.reproduce_cmds import show  # noqa: PLC0415
+    from harness.runs.reproduce import Reproduction, Seen  # noqa: PLC0415
+    then = Seen("exit 1", ("[/]", "[bold]b[/bold]"), "ok\n[/] then\n")
+    now = Seen("exit 1", ("[/]",), "ok\n[/] now\n")
+    out = io.StringIO()
+    show(Console(file=out, width=400, color_system=None),
+         Reproduction("coder/a1", "npm test [/]", then, now, "the same image [/]"))
+    text = out.getvalue()
+    for part in ("npm test [/]", "[bold]b[/bold]", "the same image [/]", "then: [/] then",
+                 "now:  [/] now"):
+        assert part in text
