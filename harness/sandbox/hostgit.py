@@ -82,18 +82,29 @@ class HostGit:
         return data
 
     def _argv(self, args: tuple[str, ...]) -> list[str]:
-        exe = shutil.which("git") or "git"
-        flags = [f for item in _HARDENED for f in ("-c", item)]
-        extra = _NO_PROGRAMS.get(args[0], ())
-        return [exe, *flags, args[0], *extra, *args[1:]]
+        return hardened_argv(args)
 
     def _env(self, extra: Mapping[str, str] | None, *, bare: bool) -> dict[str, str]:
-        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(self.git_dir.parent),
-               "LC_ALL": "C", "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null",
-               "GIT_ATTR_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0"}
+        env = minimal_env(self.git_dir.parent)
         if not bare:
             env |= {"GIT_DIR": str(self.git_dir), "GIT_WORK_TREE": str(self.work_tree)}
         return env | dict(extra or {})
+
+
+def hardened_argv(args: tuple[str, ...], *, git_dir: Path | None = None) -> list[str]:
+    """``git [--git-dir=D] SUBCOMMAND ...`` with every repository-controlled program off."""
+    exe = shutil.which("git") or "git"
+    flags = [f for item in _HARDENED for f in ("-c", item)]
+    where = [f"--git-dir={git_dir}"] if git_dir is not None else []
+    return [exe, *flags, *where, args[0], *_NO_PROGRAMS.get(args[0], ()), *args[1:]]
+
+
+def minimal_env(home: Path) -> dict[str, str]:
+    """No inherited ``GIT_*`` variable (a caller's ``GIT_DIR`` would redirect every command), no
+    system or global config."""
+    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(home), "LC_ALL": "C",
+            "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_ATTR_NOSYSTEM": "1",
+            "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0"}
 
 
 def _communicate(proc: subprocess.Popen[bytes], stdin: str | None,

@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from harness.errors import WorkspaceError
+from harness.sandbox.hostgit import hardened_argv, minimal_env
 
 SYMLINK_MODE = "120000"
-# Repository-controlled git behaviour stays off: no hooks, no fsmonitor, no user or system config
-# (and so no clean filters or textconv a config could name).
-_GIT_ENV = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, "GIT_TERMINAL_PROMPT": "0"}
-_GIT = ["git", "-c", "core.fsmonitor=false", "-c", "core.hooksPath=" + os.devnull,
-        "-c", "safe.directory=*"]
+# Git runs as HostGit runs it: repository-controlled programs off (hooks, fsmonitor, filters and
+# textconv a config could name), no inherited GIT_* variable, no user or system config. The git
+# directory is named, never discovered, so git's ownership check is left on.
+_HOME = Path(os.devnull)
 
 
 class SourceFiles(Protocol):
@@ -78,8 +78,8 @@ class Tree:
         return _owned(raw, owner)
 
     def _git(self, *args: str, stdin: bytes | None = None) -> bytes:
-        env = {**os.environ, **_GIT_ENV, **dict(self.env)}
-        proc = subprocess.run([*_GIT, f"--git-dir={self.git_dir}", *args], input=stdin,
+        env = minimal_env(_HOME) | dict(self.env)
+        proc = subprocess.run(hardened_argv(args, git_dir=self.git_dir), input=stdin,
                               capture_output=True, check=False, env=env,
                               cwd=env.get("GIT_WORK_TREE"))
         if proc.returncode != 0:
@@ -109,9 +109,11 @@ def snapshot(root: Path) -> Iterator[Tree]:
 
 
 def _git_dir(repo: Path) -> Path:
-    proc = subprocess.run([*_GIT, "-C", str(repo), "rev-parse", "--absolute-git-dir"],
-                          capture_output=True, text=True, check=False,
-                          env={**os.environ, **_GIT_ENV})
+    try:
+        proc = subprocess.run(hardened_argv(("rev-parse", "--absolute-git-dir")), cwd=repo,
+                              capture_output=True, text=True, check=False, env=minimal_env(_HOME))
+    except OSError as exc:  # no such directory
+        raise WorkspaceError(f"{repo}: not a git repository ({exc.strerror})") from None
     if proc.returncode != 0:
         raise WorkspaceError(f"{repo}: not a git repository ({proc.stderr.strip()}) — pass "
                              "the repository's root")

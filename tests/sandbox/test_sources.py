@@ -81,3 +81,25 @@ def test_a_missing_path_or_commit_is_a_workspace_error(tmp_path: Path) -> None:
         Commit(repo, "0" * 40).paths()
     with pytest.raises(WorkspaceError, match="not a git repository"):
         Commit(tmp_path, head)
+    with pytest.raises(WorkspaceError, match="not a git repository"):
+        Commit(tmp_path / "missing", head)
+
+
+def test_the_callers_git_environment_and_the_repos_programs_are_ignored(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An inherited GIT_DIR (as under `git rebase --exec`) would point every command at another
+    repository; the repository's own config could name programs for git to run."""
+    other = make_repo(tmp_path / "other", {"package.json": '{"name": "other"}\n'})
+    repo = make_repo(tmp_path / "r", FILES)
+    marker = tmp_path / "ran"
+    (repo / ".git" / "hooks" / "post-checkout").write_text(f"#!/bin/sh\ntouch {marker}\n")
+    (repo / ".git" / "hooks" / "post-checkout").chmod(0o755)
+    git(repo, "config", "core.fsmonitor", f"touch {marker}; echo")
+    head = git(repo, "rev-parse", "HEAD").strip()
+    monkeypatch.setenv("GIT_DIR", str(other / ".git"))
+    monkeypatch.setenv("GIT_WORK_TREE", str(other))
+    commit = Commit(repo, head)
+    assert sorted(map(str, commit.paths())) == sorted(FILES)
+    with snapshot(repo) as snap:
+        assert snap.read_all(["package.json"]) == {"package.json": b'{"name": "root"}\n'}
+    assert not marker.exists()
