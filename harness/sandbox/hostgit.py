@@ -11,7 +11,7 @@ Everything under the work tree is hostile input, so each command:
   textconv, automatic gc and maintenance, transports. Filters and diff drivers named by a
   ``.gitattributes`` in the tree have no command, because only our config could give them one.
 
-Because the git directory is explicit, git's ownership check (``safe.directory``) does not apply
+Because the git directory is explicit, git's repository-ownership check does not apply
 and is not switched off.
 """
 
