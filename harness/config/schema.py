@@ -243,6 +243,11 @@ class SandboxConfig(Frozen):
         "cli-only", description="cli-only: the container has no network, and a CLI stage "
         "reaches its API only through the host's egress proxy, which holds the key; none: not "
         "even that; always: the Docker bridge for every command (trusted repositories only).")
+    upstream_proxy: str | None = Field(
+        None, pattern=r"^http://[A-Za-z0-9.\-\[\]:]+:\d+/?$", description="http://HOST:PORT of "
+        "the HTTP proxy the host must use to reach the internet (corporate networks): the egress "
+        "proxy tunnels a CLI stage's API calls through it (CONNECT; TLS stays end to end). SDK "
+        "stages use their HTTP client's HTTPS_PROXY variables.")
     cpus: PositiveFloat = 2.0
     memory: str = Field("4g", pattern=r"^\d+(\.\d+)?[kmg]?$", description="e.g. 512m, 4g")
     pids_limit: Annotated[StrictInt, Field(ge=16)] = 1024

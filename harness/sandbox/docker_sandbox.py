@@ -127,7 +127,7 @@ class DockerSandbox(Sandbox):
         if self.network == "none":
             raise SandboxError("sandbox.network is none: a CLI stage cannot reach its API — set "
                                "it to cli-only (the default) in stages.yaml")
-        with serve(route, self.control) as session:
+        with serve(route, self.control, via=self.cfg.upstream_proxy) as session:
             self._forward = {"port": EGRESS_PORT, "socket": f"{CONTROL_DIR}/{SOCKET}"}
             try:
                 yield session

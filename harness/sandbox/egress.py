@@ -59,9 +59,10 @@ class _Pending:
 class Session:
     """One CLI session's link to its API (an ``EgressLink``)."""
 
-    def __init__(self, route: EgressRoute, control_dir: Path) -> None:
+    def __init__(self, route: EgressRoute, control_dir: Path, via: str | None = None) -> None:
         self.route = route
         self.control_dir = control_dir
+        self.via = via  # an HTTP proxy the host reaches the internet through, or None
         self._lock = threading.Lock()
         self._done: list[Exchange] = []
         self._live: dict[int, _Pending] = {}
@@ -133,9 +134,11 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
 
 @contextmanager
-def serve(route: EgressRoute, control_dir: Path) -> Iterator[Session]:
-    """Answer on the control directory's socket for ``route`` until the block ends."""
-    session = Session(route, control_dir)
+def serve(route: EgressRoute, control_dir: Path, *, via: str | None = None
+          ) -> Iterator[Session]:
+    """Answer on the control directory's socket for ``route`` until the block ends; ``via``:
+    an ``http://host:port`` proxy to tunnel every upstream connection through (CONNECT)."""
+    session = Session(route, control_dir, via)
     path = control_dir / SOCKET
     path.unlink(missing_ok=True)
     server = _Server(str(path), session)
@@ -222,7 +225,8 @@ class _Handler(BaseHTTPRequestHandler):
                pending: _Pending) -> bool:
         """Forward one request and stream the answer back; whether it was read to its end."""
         try:
-            upstream, response = _send(base, self.command, target, body, headers)
+            upstream, response = _send(base, self.command, target, body, headers,
+                                       via=self.server.session.via)
         except (OSError, http.client.HTTPException) as exc:
             self._refuse(502, f"the harness egress proxy could not reach {base}: {exc}")
             return False
@@ -273,15 +277,20 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
 
 
-def _send(upstream: str, method: str, target: str, body: bytes,
-          headers: dict[str, str]) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+def _send(upstream: str, method: str, target: str, body: bytes, headers: dict[str, str], *,
+          via: str | None = None) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
     base = urlsplit(upstream)
+    # Through a proxy, the connection goes to the proxy and a CONNECT tunnel to the upstream;
+    # TLS (and its certificate check) is still end to end with the upstream's host name.
+    address = urlsplit(via).netloc if via else base.netloc
     conn: http.client.HTTPConnection
     if base.scheme == "https":
-        conn = http.client.HTTPSConnection(base.netloc, timeout=UPSTREAM_TIMEOUT,
+        conn = http.client.HTTPSConnection(address, timeout=UPSTREAM_TIMEOUT,
                                            context=ssl.create_default_context())
     else:
-        conn = http.client.HTTPConnection(base.netloc, timeout=UPSTREAM_TIMEOUT)
+        conn = http.client.HTTPConnection(address, timeout=UPSTREAM_TIMEOUT)
+    if via:
+        conn.set_tunnel(base.hostname or "", base.port or (443 if base.scheme == "https" else 80))
     try:
         conn.request(method, base.path.rstrip("/") + target, body=body or None, headers=headers)
         return conn, conn.getresponse()
