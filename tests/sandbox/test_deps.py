@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -98,7 +99,10 @@ def test_yarn_classic_and_a_prepare_script_that_needs_the_sources(
         tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "classic", {
         ".gitignore": IGNORE + "dist/\n",
+        # a manifest of its own, so an image an earlier run built for it is never reused: the
+        # test reads the build's log
         "package.json": manifest(name="classic", packageManager="yarn@1.22.22",
+                                 description=f"run {uuid.uuid4().hex}",
                                  dependencies={"is-number": "7.0.0"},
                                  scripts={"prepare": "node scripts/build.js"}),
         "scripts/build.js": ('const fs = require("fs");\nfs.mkdirSync("dist", {recursive: true});'
