@@ -56,6 +56,11 @@ class LoopbackServer:
     def queue(self, *replies: Reply) -> None:
         self.replies.extend(replies)
 
+    def reset(self) -> None:
+        """Forget queued replies and recorded requests: one server shared by a module's tests."""
+        self.replies.clear()
+        self.requests.clear()
+
     def __enter__(self) -> LoopbackServer:
         self.thread.start()
         return self

@@ -37,8 +37,7 @@ def ant_goo(servers: tuple[LoopbackServer, LoopbackServer],
     monkeypatch.setenv("ANTHROPIC_API_KEY", ANTHROPIC_KEY)
     monkeypatch.setenv("GEMINI_API_KEY", GOOGLE_KEY)
     for srv in servers:
-        srv.replies.clear()
-        srv.requests.clear()
+        srv.reset()
     return servers
 
 

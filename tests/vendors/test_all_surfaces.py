@@ -130,8 +130,7 @@ def test_the_same_conversation_on_every_surface(
     for env, value in KEYS.items():
         monkeypatch.setenv(env, value)
     server = servers[surface.handler]
-    server.replies.clear()
-    server.requests.clear()
+    server.reset()
     server.queue(*surface.replies)
 
     final, usage, cost = converse(surface, server, cli_sandbox, tmp_path)

@@ -56,8 +56,7 @@ def shared() -> Iterator[LoopbackServer]:
 @pytest.fixture
 def server(shared: LoopbackServer, monkeypatch: pytest.MonkeyPatch) -> LoopbackServer:
     monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
-    shared.replies.clear()
-    shared.requests.clear()
+    shared.reset()
     cache = prompt_cache(shared)
     cache.entries.clear()
     return shared

@@ -78,8 +78,7 @@ def server(shared_server: LoopbackServer,
            monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackServer]:
     monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
     monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
-    shared_server.replies.clear()
-    shared_server.requests.clear()
+    shared_server.reset()
     yield shared_server
     shared_server.replies.clear()
 

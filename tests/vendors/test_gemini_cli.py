@@ -96,8 +96,7 @@ def sandbox(cli_sandbox: DockerSandbox) -> DockerSandbox:  # noqa: F811
 
 @pytest.fixture
 def srv(server: LoopbackServer) -> LoopbackServer:
-    server.replies.clear()
-    server.requests.clear()
+    server.reset()
     return server
 
 

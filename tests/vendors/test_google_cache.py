@@ -45,8 +45,7 @@ def shared() -> Iterator[LoopbackServer]:
 @pytest.fixture
 def server(shared: LoopbackServer, monkeypatch: pytest.MonkeyPatch) -> LoopbackServer:
     monkeypatch.setenv("GEMINI_API_KEY", KEY)
-    shared.replies.clear()
-    shared.requests.clear()
+    shared.reset()
     cache = prompt_cache(shared)
     cache.implicit.clear()
     cache.explicit.clear()

@@ -80,8 +80,7 @@ def server() -> Iterator[LoopbackServer]:
 
 @pytest.fixture
 def srv(server: LoopbackServer) -> LoopbackServer:
-    server.replies.clear()
-    server.requests.clear()
+    server.reset()
     return server
 
 
