@@ -21,7 +21,8 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from contextlib import ExitStack
+from contextlib import ExitStack, nullcontext
+from dataclasses import replace
 from pathlib import Path
 
 from harness.config.schema import SandboxConfig
@@ -108,6 +109,7 @@ def main() -> int:
             target = sb.list_files("packages", limit=1)[0]
             read = median_seconds(lambda: sb.read_file(target), args.runs)
             supervised = median_seconds(lambda: sb.exec(["true"]), args.runs)
+            frozen_diff, open_diff = _diffs(sb, target, args.runs)
             # 4. affected (one package changed) vs full suite
             full, affected = _tests(sb, cfg)
 
@@ -115,6 +117,7 @@ def main() -> int:
         ("sandbox ready / docker run --rm IMG true", sandbox_ready, docker_run, 1.5),
         ("read_file / docker exec C true", read, exec_true, 1.5),
         ("affected tests (1 package) / full suite", affected, full, 0.25),
+        ("diff, container frozen / diff unfrozen", frozen_diff, open_diff, 1.5),
     ]
     print(f"fixture: {args.lines} lines, {args.packages} packages; medians of {args.runs}")
     for name, a, b, goal in rows:
@@ -125,6 +128,15 @@ def main() -> int:
     print(f"{'(info) worktree checkout alone':45s} {checkout:8.3f}s  (overlapped with the "
           "container start)")
     return 0
+
+
+def _diffs(sb: DockerSandbox, target: str, runs: int) -> tuple[float, float]:
+    """Host git under the container freeze vs the same diff with nothing frozen."""
+    sb.write_file(target, sb.read_file(target) + "\n// changed\n")
+    frozen = median_seconds(sb.diff, runs)
+    unfrozen = median_seconds(replace(sb.workspace, quiesce=nullcontext).diff, runs)
+    sb.reset()
+    return frozen, unfrozen
 
 
 def _tests(sb: DockerSandbox, cfg: SandboxConfig) -> tuple[float, float]:

@@ -7,9 +7,14 @@ timeout kills its whole process group; when it ends, every other process in the 
 PID 1 is killed too (``sweep``, on by default). With ``forward`` ({port, socket}), connections to
 127.0.0.1:port are relayed to a Unix socket while the command runs: the container's only way
 out, to the harness's egress proxy. Prints one JSON result line on stdout.
+
+The supervisor makes itself non-dumpable before it starts the command, so the command (same
+uid) cannot open ``/proc/$PPID/mem`` to forge this result or survive the sweep, nor read the
+supervisor's environment or descriptors. The command's own exec makes it dumpable again.
 """
 
 import contextlib
+import ctypes
 import json
 import os
 import selectors
@@ -147,15 +152,34 @@ def pipe(src, dst):
             dst.shutdown(socket.SHUT_WR)
 
 
+def undumpable():
+    """prctl(PR_SET_DUMPABLE, 0); an error message when that is not possible."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(4, 0, 0, 0, 0) == 0:
+            return None
+        return "prctl(PR_SET_DUMPABLE) failed: errno %d" % ctypes.get_errno()
+    except (OSError, AttributeError) as exc:
+        return "no prctl: %s" % exc
+
+
+def refuse(code, message):
+    print(json.dumps({"exit_code": code, "stdout": "", "stderr": message, "timed_out": False,
+                      "oom_killed": False, "duration": 0.0, "truncated": 0}))
+
+
 def main():
+    problem = undumpable()
+    if problem:
+        refuse(125, "harness exec supervisor: %s; refusing to run a command it could not "
+                    "protect itself from" % problem)
+        return
     req = json.loads(sys.argv[1])
     if req.get("forward"):
         try:
             forward(req["forward"])
         except OSError as exc:
-            print(json.dumps({"exit_code": 125, "stdout": "",
-                              "stderr": "harness egress relay: %s" % exc, "timed_out": False,
-                              "oom_killed": False, "duration": 0.0, "truncated": 0}))
+            refuse(125, "harness egress relay: %s" % exc)
             return
     cmd = req["cmd"]
     argv = ["/bin/sh", "-c", cmd] if isinstance(cmd, str) else cmd
@@ -169,9 +193,7 @@ def main():
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 start_new_session=True)
     except OSError as exc:
-        print(json.dumps({"exit_code": 127, "stdout": "", "stderr": "%s: %s" % (argv[0], exc),
-                          "timed_out": False, "oom_killed": False, "duration": 0.0,
-                          "truncated": 0}))
+        refuse(127, "%s: %s" % (argv[0], exc))
         return
     timed_out = collect(proc, (out, err), req["timeout"])
     # The whole process group goes, on a timeout and also after a normal exit; then every

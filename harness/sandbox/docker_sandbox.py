@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -94,13 +94,16 @@ class DockerSandbox(Sandbox):
         self.network = network
         self.control = control
         self.container = container
-        self.workspace = workspace
+        # Host git touches the tree only while the container is frozen (``frozen``).
+        self.workspace = replace(workspace, quiesce=self.frozen)
         self.cfg = cfg
         owner = CONTAINER_UID if os.getuid() == 0 else None
         self.files = WorkspaceFiles(workspace.path, owner)
         # One command at a time: each one's end kills every other process in the container.
         self._exec_lock = threading.Lock()
         self._forward: dict[str, Any] | None = None  # the egress relay, during a session
+        self._freeze = threading.RLock()  # re-entrant: one freeze covers nested git reads
+        self._frozen_now = False
         self._closed = False
 
     @classmethod
@@ -183,6 +186,47 @@ class DockerSandbox(Sandbox):
         except (docker.errors.APIError, requests.exceptions.RequestException):
             state = "unknown (engine not answering)"
         return SandboxError(f"sandbox {self.container.short_id} ({state}): {what}")
+
+    @contextmanager
+    def frozen(self) -> Iterator[None]:
+        """Every process in the container stopped (the cgroup freezer) for the block: no
+        survivor of a command, however it survived, can change the tree while host git reads
+        or writes it."""
+        with self._freeze:
+            if self._frozen_now:
+                yield
+                return
+            paused = self._pause()
+            self._frozen_now = True
+            try:
+                yield
+            finally:
+                self._frozen_now = False
+                if paused:
+                    self._unpause()
+
+    def _pause(self) -> bool:
+        """Freeze the container; False when there is nothing to freeze (it has stopped)."""
+        try:
+            self.container.pause()
+            return True
+        except docker.errors.NotFound:
+            return False  # removed: nothing runs in it
+        except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
+            try:
+                self.container.reload()
+            except docker.errors.NotFound:
+                return False
+            if self.container.status in ("exited", "dead", "created"):
+                return False  # PID 1 is gone, and every process of the container with it
+            raise self._broken(f"could not freeze the container before host git reads the "
+                               f"workspace: {exc}") from None
+
+    def _unpause(self) -> None:
+        try:
+            self.container.unpause()
+        except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
+            raise self._broken(f"could not thaw the container: {exc}") from None
 
     # -- files ---------------------------------------------------------------------------------
 

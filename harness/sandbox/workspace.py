@@ -14,10 +14,14 @@ hooks and object store are byte-identical after any run.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
 
 import git
 
@@ -28,6 +32,22 @@ WORKSPACE_DIR = "workspace"  # the tree's name inside a run directory
 LARGE_REPO_FILES = 100_000
 ATTRIBUTES_LIMIT = 1 << 20  # bytes of .gitattributes read for the notes
 
+P = ParamSpec("P")
+R = TypeVar("R")
+Quiesce = Callable[[], AbstractContextManager[object]]
+
+
+def quiesced(method: Callable[Concatenate[Workspace, P], R]
+             ) -> Callable[Concatenate[Workspace, P], R]:
+    """Run a method that reads or writes the tree with git only while nothing else can touch
+    the tree: git ``lstat``s a path and then ``open``s it, and a process swapping in a symlink
+    to a host file between the two would put that host file in the diff."""
+    def run(self: Workspace, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self.quiesce():
+            return method(self, *args, **kwargs)
+    functools.update_wrapper(run, method)
+    return run
+
 
 @dataclass(frozen=True)
 class Workspace:
@@ -35,6 +55,9 @@ class Workspace:
     path: Path  # the tree mounted at /workspace
     base_commit: str
     notes: tuple[str, ...] = field(default=())
+    # Stops everything that could write the tree for the length of a git read (the sandbox
+    # freezes its container); a tree nothing else writes needs none.
+    quiesce: Quiesce = field(default=nullcontext, compare=False, repr=False)
 
     @property
     def git_dir(self) -> Path:
@@ -53,17 +76,20 @@ class Workspace:
         g.run("add", "-A", "--", ".", *nested)
         return g
 
+    @quiesced
     def changed_files(self) -> list[str]:
         g = self.stage_all()
         return [p for p in g.run("diff", "--cached", "--name-only", "-z", self.base_commit,
                                  "--").split("\0") if p]
 
+    @quiesced
     def diff(self) -> str:
         """Every change in the tree against the base commit, new files included."""
         g = self.stage_all()  # the private index: the user's is never touched
         patch = g.run("diff", "--cached", "--binary", self.base_commit, "--", limit=True)
         return patch + "\n" if patch and not patch.endswith("\n") else patch
 
+    @quiesced
     def reset(self, owner: tuple[int, int] | None = None) -> None:
         g = self.git()
         g.run("reset", "--hard", "-q", self.base_commit)
@@ -71,6 +97,7 @@ class Workspace:
         if owner is not None:  # files git rewrote as root must stay writable inside
             chown_tree(self.path, owner)
 
+    @quiesced
     def commit(self, message: str) -> str:
         """Commit the tree in the private repository; the commit id."""
         g = self.stage_all()
