@@ -12,11 +12,14 @@ from typing import Any
 from pydantic import BaseModel
 
 from harness.errors import PathOutsideWorkspaceError
+from harness.pipeline.views import argument_problem, capped, window
 from harness.sandbox.base import Sandbox
 from harness.vendors.types import ToolCall, ToolResult, ToolSpec
 
 RESULT_LIMIT = 20_000  # characters of one tool result the model sees
 COMMAND_TIMEOUT = 300.0
+LIST_LIMIT = 500  # entries of one listing, unless the call asks for fewer
+SEARCH_LIMIT = 200  # matching lines of one search
 MIN_COMMAND_SECONDS = 1.0  # below this, a command cannot start and return before the deadline
 
 
@@ -29,10 +32,15 @@ _STR = {"type": "string"}
 _INT = {"type": "integer"}
 
 SPECS: dict[str, ToolSpec] = {t.name: t for t in (
-    ToolSpec("list_files", "List files under a directory of the repository (recursive).",
-             _obj([], path=_STR, limit=_INT)),
-    ToolSpec("read_file", "Read a file of the repository.", _obj(["path"], path=_STR)),
-    ToolSpec("search", "Search the repository with a regular expression (ripgrep).",
+    ToolSpec("list_files", "List files under a directory of the repository (recursive, "
+             f"sorted; at most `limit`, default and maximum {LIST_LIMIT}; a footer says when "
+             "more exist).", _obj([], path=_STR, limit=_INT)),
+    ToolSpec("read_file", "Read a file of the repository as numbered lines (the numbers are "
+             "not part of the file). Without a range it shows the first 400 lines; a footer "
+             "gives the range shown, the file's length and the start_line to read on with.",
+             _obj(["path"], path=_STR, start_line=_INT, end_line=_INT)),
+    ToolSpec("search", "Search the repository with a regular expression (ripgrep); matches as "
+             f"path:line:text, sorted, at most {SEARCH_LIMIT} (a footer says when more exist).",
              _obj(["pattern"], pattern=_STR, path=_STR)),
     ToolSpec("write_file", "Create or overwrite a file with the given content.",
              _obj(["path", "content"], path=_STR, content=_STR)),
@@ -81,6 +89,9 @@ def run_tool(sandbox: Sandbox, call: ToolCall, allowed: set[str], *,
     if call.name not in allowed or call.name not in _HANDLERS:
         return ToolResult(call.id, f"unknown tool `{call.name}`; available: "
                           f"{', '.join(sorted(allowed))}", is_error=True)
+    problem = argument_problem(SPECS[call.name], call.arguments)
+    if problem is not None:
+        return ToolResult(call.id, f"bad arguments for {call.name}: {problem}", is_error=True)
     left = COMMAND_TIMEOUT if deadline is None else deadline - time.monotonic()
     try:
         text = _HANDLERS[call.name](sandbox, call.arguments, left)
@@ -113,17 +124,23 @@ def _cap(text: str) -> str:
 
 
 def _list(sb: Sandbox, a: Mapping[str, Any], left: float) -> str:
-    files = sb.list_files(str(a.get("path") or "."), limit=int(a.get("limit") or 500))
-    return "\n".join(files) or "(no files)"
+    limit = max(1, min(int(a.get("limit") or LIST_LIMIT), LIST_LIMIT))
+    files = sorted(sb.list_files(str(a.get("path") or "."), limit=limit + 1))
+    return capped(files, limit, "files", "list a subdirectory, or search by name",
+                  "(no files)")
 
 
 def _read(sb: Sandbox, a: Mapping[str, Any], left: float) -> str:
-    return sb.read_file(str(a["path"]))
+    start, end = a.get("start_line"), a.get("end_line")
+    return window(sb.read_file(str(a["path"])), None if start is None else int(start),
+                  None if end is None else int(end))
 
 
 def _search(sb: Sandbox, a: Mapping[str, Any], left: float) -> str:
-    hits = sb.search(str(a["pattern"]), str(a.get("path") or "."))
-    return "\n".join(f"{h.path}:{h.line}:{h.text}" for h in hits) or "(no matches)"
+    hits = sorted(sb.search(str(a["pattern"]), str(a.get("path") or "."),
+                            limit=SEARCH_LIMIT + 1), key=lambda h: (h.path, h.line))
+    return capped([f"{h.path}:{h.line}:{h.text}" for h in hits], SEARCH_LIMIT, "matches",
+                  "narrow the pattern or the path", "(no matches)")
 
 
 def _write(sb: Sandbox, a: Mapping[str, Any], left: float) -> str:

@@ -80,7 +80,8 @@ class Sandbox(ABC):
 
     @abstractmethod
     def search(self, pattern: str, path: str = ".", *, limit: int = 200) -> list[SearchHit]:
-        """Lines matching the regular expression ``pattern``."""
+        """Lines matching the regular expression ``pattern``, sorted by path and line, the
+        first ``limit`` of them."""
 
     @abstractmethod
     def exists(self, path: str) -> bool: ...

@@ -244,8 +244,10 @@ class DockerSandbox(Sandbox):
 
     def search(self, pattern: str, path: str = ".", *, limit: int = 200) -> list[SearchHit]:
         self.files.resolve(path)
+        # Sorted by path, so a cut keeps the first matches, not the first a thread found.
         result = self.exec(["rg", "--line-number", "--no-heading", "--color", "never",
-                            "--max-columns", "400", "-e", pattern, "--", path], timeout=60)
+                            "--sort", "path", "--max-columns", "400", "-e", pattern, "--",
+                            path], timeout=60)
         if result.exit_code == 2:
             raise ValueError(f"search failed: {result.stderr.strip()[:500]}")
         hits = []

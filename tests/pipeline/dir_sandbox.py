@@ -4,6 +4,7 @@ top of the sandbox boundary without a container."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,7 +46,14 @@ class DirSandbox(Sandbox):
         return sorted(str(p.relative_to(self.root)) for p in base.rglob("*") if p.is_file())
 
     def search(self, pattern: str, path: str = ".", *, limit: int = 200) -> list[SearchHit]:
-        return []
+        """Python's regex over every file, sorted by path as the real sandbox's search is."""
+        hits = []
+        for file in self._path(path).rglob("*"):
+            if file.is_file():
+                for n, line in enumerate(file.read_text(errors="replace").splitlines(), 1):
+                    if re.search(pattern, line):
+                        hits.append(SearchHit(str(file.relative_to(self.root)), n, line))
+        return sorted(hits, key=lambda h: (h.path, h.line))[:limit]
 
     def exists(self, path: str) -> bool:
         return self._path(path).exists()

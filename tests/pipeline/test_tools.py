@@ -84,3 +84,70 @@ def test_no_command_starts_when_the_attempt_has_no_time_left(sandbox: DirSandbox
     assert result.is_error
     assert "no time left" in result.content
     assert sandbox.commands == []
+
+
+# -- what the model sees of a file, a listing, a search (issue 22) ----------------------------
+
+@pytest.fixture
+def long_file(sandbox: DirSandbox) -> str:
+    (sandbox.root / "src" / "long.ts").write_text(
+        "".join(f"export const v{n} = {n};\n" for n in range(1, 1501)))
+    return "src/long.ts"
+
+
+def test_a_long_file_opens_on_a_numbered_window_that_says_where_it_continues(
+        sandbox: DirSandbox, long_file: str) -> None:
+    result = run_tool(sandbox, call("read_file", path=long_file), ALLOWED)
+    assert not result.is_error
+    lines = result.content.splitlines()
+    assert lines[0] == "     1\texport const v1 = 1;"
+    assert lines[-1] == "[lines 1-400 of 1500; read on with start_line=401]"
+
+
+def test_the_middle_of_a_long_file_is_readable_by_range(sandbox: DirSandbox,
+                                                        long_file: str) -> None:
+    result = run_tool(sandbox, call("read_file", path=long_file, start_line=750,
+                                    end_line=752), ALLOWED)
+    assert result.content.splitlines() == [
+        "   750\texport const v750 = 750;", "   751\texport const v751 = 751;",
+        "   752\texport const v752 = 752;", "[lines 750-752 of 1500; read on with start_line=753]"]
+
+
+def test_a_short_file_is_shown_whole_without_a_footer(sandbox: DirSandbox) -> None:
+    result = run_tool(sandbox, call("read_file", path="src/a.txt"), ALLOWED)
+    assert result.content == "     1\ta"
+
+
+@pytest.mark.parametrize(("arguments", "says"), [
+    ({"path": "src/a.txt", "lines": "1-5"}, "unknown argument(s) lines; read_file takes path, "
+                                            "start_line, end_line"),
+    ({"path": "src/a.txt", "start_line": "10"}, "argument start_line must be a integer"),
+    ({"start_line": 1}, "missing required argument(s) path"),
+    ({"path": "src/a.txt", "start_line": 5}, "start_line 5 is outside the file, which has 1 "
+                                             "lines"),
+])
+def test_a_bad_read_is_an_error_that_says_what_to_change(sandbox: DirSandbox,
+                                                         arguments: dict[str, Any],
+                                                         says: str) -> None:
+    result = run_tool(sandbox, call("read_file", **arguments), ALLOWED)
+    assert result.is_error
+    assert says in result.content
+
+
+def test_a_float_line_number_from_a_protobuf_vendor_is_accepted(sandbox: DirSandbox,
+                                                                long_file: str) -> None:
+    result = run_tool(sandbox, call("read_file", path=long_file, start_line=2.0,
+                                    end_line=2.0), ALLOWED)
+    assert result.content.splitlines()[0] == "     2\texport const v2 = 2;"
+
+
+def test_a_cut_listing_and_search_say_so_and_are_sorted(sandbox: DirSandbox) -> None:
+    for n in range(600):
+        (sandbox.root / "src" / f"f{n:03}.ts").write_text("needle\n")
+    listing = run_tool(sandbox, call("list_files", path="src"), ALLOWED).content.splitlines()
+    assert listing[0] == "src/a.txt"
+    assert listing[-1].startswith("[first 500 files shown, more exist")
+    found = run_tool(sandbox, call("search", pattern="needle"), ALLOWED).content.splitlines()
+    assert found[:2] == ["src/f000.ts:1:needle", "src/f001.ts:1:needle"]
+    assert found[-1].startswith("[first 200 matches shown, more exist")
+    assert len(found) == 201

@@ -152,6 +152,14 @@ def test_file_tools(sandbox: Sandbox) -> None:
     assert {(h.path, h.line) for h in hits} >= {("src/app.js", 1), ("test/app.test.js", 3)}
 
 
+def test_search_is_sorted_so_a_cut_keeps_the_first_matches(sandbox: Sandbox) -> None:
+    for n in reversed(range(40)):
+        sandbox.write_file(f"z/f{n:02}.txt", "needle\nneedle\n")
+    hits = sandbox.search("needle", "z", limit=5)
+    assert [(h.path, h.line) for h in hits] == [
+        ("z/f00.txt", 1), ("z/f00.txt", 2), ("z/f01.txt", 1), ("z/f01.txt", 2), ("z/f02.txt", 1)]
+
+
 def test_edit_needs_exactly_one_match(sandbox: Sandbox) -> None:
     sandbox.write_file("f.txt", "a\na\n")
     with pytest.raises(ValueError, match="found 2 times"):
