@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from harness.budget.meter import Meter
 from harness.config.schema import McpServerConfig
 from harness.errors import RunStopped
+from harness.pipeline.edit_tools import EditHistory
 from harness.pipeline.events import Recorder
 from harness.pipeline.mcp_tools import ToolHub
 from harness.pipeline.prompts import Prompt
@@ -58,6 +59,7 @@ class AttemptEnv:
     recorder: Recorder
     mcp: ToolHub | None = None  # the stage's MCP servers' tools (SDK vendors)
     repo_map: RepoMap | None = None  # answers the repo_map tool
+    edits: EditHistory = field(default_factory=EditHistory)  # for undo_edit, this attempt's
 
 
 @dataclass
@@ -177,7 +179,7 @@ def _loop(task: AgentTask, env: AttemptEnv, deadline: float, out: AgentOutcome) 
                 results.append(call_repo_map(env.repo_map, call))
             else:
                 results.append(run_tool(env.sandbox, call, task.toolbox.names,
-                                        deadline=deadline))
+                                        deadline=deadline, edits=env.edits))
         messages.append(Message("user", tool_results=tuple(results)))
     out.outcome, out.detail = "turn_limit", f"no result after {task.max_turns} turns"
 

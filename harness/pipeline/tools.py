@@ -12,6 +12,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from harness.errors import PathOutsideWorkspaceError
+from harness.pipeline import edit_tools
+from harness.pipeline.edit_tools import EditHistory
 from harness.pipeline.views import argument_problem, capped, window
 from harness.sandbox.base import Sandbox
 from harness.vendors.types import ToolCall, ToolResult, ToolSpec
@@ -30,6 +32,12 @@ def _obj(required: list[str], **props: dict[str, Any]) -> dict[str, Any]:
 
 _STR = {"type": "string"}
 _INT = {"type": "integer"}
+_BOOL = {"type": "boolean"}
+_EDIT_ITEM = _obj(["old_string", "new_string"], old_string=_STR, new_string=_STR,
+                  replace_all=_BOOL)
+_FORCE = "allow_syntax_errors"
+_GUARD = (" A change that leaves a TS/JS/JSON file with a syntax error it did not have is "
+          f"refused and the file kept; pass {_FORCE}=true only when the checker is wrong.")
 
 SPECS: dict[str, ToolSpec] = {t.name: t for t in (
     ToolSpec("list_files", "List files under a directory of the repository (recursive, "
@@ -42,11 +50,23 @@ SPECS: dict[str, ToolSpec] = {t.name: t for t in (
     ToolSpec("search", "Search the repository with a regular expression (ripgrep); matches as "
              f"path:line:text, sorted, at most {SEARCH_LIMIT} (a footer says when more exist).",
              _obj(["pattern"], pattern=_STR, path=_STR)),
-    ToolSpec("write_file", "Create or overwrite a file with the given content.",
-             _obj(["path", "content"], path=_STR, content=_STR)),
-    ToolSpec("edit_file", "Replace old_string, which must occur exactly once, by new_string.",
+    ToolSpec("write_file", "Create or overwrite a file with the given content." + _GUARD,
+             _obj(["path", "content"], path=_STR, content=_STR, allow_syntax_errors=_BOOL)),
+    ToolSpec("edit_file", "Replace old_string by new_string in a file. old_string must match "
+             "once (or pass replace_all=true, or expected_count=N); it is matched exactly, "
+             "then ignoring line endings, then ignoring each line's indentation (the new text "
+             "takes the file's own). The answer shows the changed lines numbered; a failed "
+             "match shows the closest real lines." + _GUARD,
              _obj(["path", "old_string", "new_string"], path=_STR, old_string=_STR,
-                  new_string=_STR)),
+                  new_string=_STR, replace_all=_BOOL, expected_count=_INT,
+                  allow_syntax_errors=_BOOL)),
+    ToolSpec("multi_edit", "Several edit_file replacements in one file, applied in order: all "
+             "of them or none." + _GUARD,
+             _obj(["path", "edits"], path=_STR, edits={"type": "array", "items": _EDIT_ITEM},
+                  allow_syntax_errors=_BOOL)),
+    ToolSpec("undo_edit", "Put a file back as it was before your last edit_file, multi_edit "
+             "or write_file of it in this attempt (a file that write_file created is deleted).",
+             _obj(["path"], path=_STR)),
     ToolSpec("run_command", "Run a shell command in the repository root (no network).",
              _obj(["command"], command=_STR, timeout_seconds=_INT)),
     ToolSpec("finish", "Say the work is done, with a one-paragraph summary.",
@@ -59,7 +79,7 @@ SPECS: dict[str, ToolSpec] = {t.name: t for t in (
 )}
 REPO_MAP = "repo_map"
 READ_ONLY = ("list_files", "read_file", "search")
-EDIT = ("write_file", "edit_file", "run_command")
+EDIT = ("write_file", "edit_file", "multi_edit", "undo_edit", "run_command")
 
 
 def terminal_spec(name: str, description: str, model: type[BaseModel]) -> ToolSpec:
@@ -83,9 +103,10 @@ def toolbox(names: tuple[str, ...], terminal: ToolSpec) -> Toolbox:
 
 
 def run_tool(sandbox: Sandbox, call: ToolCall, allowed: set[str], *,
-             deadline: float | None = None) -> ToolResult:
+             deadline: float | None = None, edits: EditHistory | None = None) -> ToolResult:
     """Execute one non-terminal tool call; a command is cut at ``deadline`` (monotonic), the
-    attempt's own end, when that comes before its cap."""
+    attempt's own end, when that comes before its cap. ``edits``: what the attempt's changes
+    replaced, for ``undo_edit`` (none kept without it)."""
     if call.name not in allowed or call.name not in _HANDLERS:
         return ToolResult(call.id, f"unknown tool `{call.name}`; available: "
                           f"{', '.join(sorted(allowed))}", is_error=True)
@@ -94,7 +115,8 @@ def run_tool(sandbox: Sandbox, call: ToolCall, allowed: set[str], *,
         return ToolResult(call.id, f"bad arguments for {call.name}: {problem}", is_error=True)
     left = COMMAND_TIMEOUT if deadline is None else deadline - time.monotonic()
     try:
-        text = _HANDLERS[call.name](sandbox, call.arguments, left)
+        text = _HANDLERS[call.name](
+            _Call(sandbox, call.arguments, left, edits if edits is not None else EditHistory()))
     except (KeyError, TypeError) as exc:
         return ToolResult(call.id, f"bad arguments for {call.name}: {exc}", is_error=True)
     except (ValueError, OSError) as exc:
@@ -123,37 +145,39 @@ def _cap(text: str) -> str:
     return f"{text[:half]}\n[... {len(text) - RESULT_LIMIT} characters cut ...]\n{text[-half:]}"
 
 
-def _list(sb: Sandbox, a: Mapping[str, Any], left: float) -> str:
+@dataclass(frozen=True)
+class _Call:
+    sb: Sandbox
+    args: Mapping[str, Any]
+    left: float  # seconds until the attempt's deadline
+    edits: EditHistory
+
+
+def _list(c: _Call) -> str:
+    sb, a = c.sb, c.args
     limit = max(1, min(int(a.get("limit") or LIST_LIMIT), LIST_LIMIT))
     files = sorted(sb.list_files(str(a.get("path") or "."), limit=limit + 1))
     return capped(files, limit, "files", "list a subdirectory, or search by name",
                   "(no files)")
 
 
-def _read(sb: Sandbox, a: Mapping[str, Any], left: float) -> str:
+def _read(c: _Call) -> str:
+    sb, a = c.sb, c.args
     start, end = a.get("start_line"), a.get("end_line")
     return window(sb.read_file(str(a["path"])), None if start is None else int(start),
                   None if end is None else int(end))
 
 
-def _search(sb: Sandbox, a: Mapping[str, Any], left: float) -> str:
+def _search(c: _Call) -> str:
+    sb, a = c.sb, c.args
     hits = sorted(sb.search(str(a["pattern"]), str(a.get("path") or "."),
                             limit=SEARCH_LIMIT + 1), key=lambda h: (h.path, h.line))
     return capped([f"{h.path}:{h.line}:{h.text}" for h in hits], SEARCH_LIMIT, "matches",
                   "narrow the pattern or the path", "(no matches)")
 
 
-def _write(sb: Sandbox, a: Mapping[str, Any], left: float) -> str:
-    sb.write_file(str(a["path"]), str(a["content"]))
-    return f"wrote {a['path']}"
-
-
-def _edit(sb: Sandbox, a: Mapping[str, Any], left: float) -> str:
-    sb.edit_file(str(a["path"]), str(a["old_string"]), str(a["new_string"]))
-    return f"edited {a['path']}"
-
-
-def _run(sb: Sandbox, a: Mapping[str, Any], left: float) -> str:
+def _run(c: _Call) -> str:
+    sb, a, left = c.sb, c.args, c.left
     if left < MIN_COMMAND_SECONDS:
         raise ValueError("no time left in this attempt to run a command (the stage's timeout "
                          "is nearly up): finish now")
@@ -163,9 +187,12 @@ def _run(sb: Sandbox, a: Mapping[str, Any], left: float) -> str:
     return "\n".join(p for p in parts if p)
 
 
-_HANDLERS: dict[str, Callable[[Sandbox, Mapping[str, Any], float], str]] = {
-    "list_files": _list, "read_file": _read, "search": _search, "write_file": _write,
-    "edit_file": _edit, "run_command": _run,
+_HANDLERS: dict[str, Callable[[_Call], str]] = {
+    "list_files": _list, "read_file": _read, "search": _search, "run_command": _run,
+    "write_file": lambda c: edit_tools.write(c.sb, c.args, c.edits),
+    "edit_file": lambda c: edit_tools.edit(c.sb, c.args, c.edits),
+    "multi_edit": lambda c: edit_tools.multi_edit(c.sb, c.args, c.edits),
+    "undo_edit": lambda c: edit_tools.undo(c.sb, c.args, c.edits),
 }
 
 

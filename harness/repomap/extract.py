@@ -123,6 +123,11 @@ def _language(language: str) -> ts.Language:
                        else tree_sitter_typescript.language_typescript())
 
 
+def parse(data: bytes, language: str) -> ts.Tree:
+    """The syntax tree of ``data`` in one of ``LANGUAGES``' languages."""
+    return _parser(language).parse(data)
+
+
 @cache
 def _parser(language: str) -> ts.Parser:
     return ts.Parser(_language(language))

@@ -75,6 +75,18 @@ class Sandbox(ABC):
         """Replace the one exact occurrence of ``old`` with ``new``."""
 
     @abstractmethod
+    def read_bytes(self, path: str) -> bytes:
+        """A regular file's bytes; ValueError when it is over the file tools' read limit."""
+
+    @abstractmethod
+    def write_bytes(self, path: str, data: bytes) -> None:
+        """Create or overwrite a regular file (parent directories made as needed)."""
+
+    @abstractmethod
+    def remove_file(self, path: str) -> None:
+        """Delete a regular file (FileNotFoundError when there is none)."""
+
+    @abstractmethod
     def list_files(self, path: str = ".", *, limit: int = 2000) -> list[str]:
         """Files under ``path`` (relative to the workspace), skipping VCS and dependency dirs."""
 

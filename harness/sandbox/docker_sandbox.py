@@ -239,6 +239,15 @@ class DockerSandbox(Sandbox):
     def edit_file(self, path: str, old: str, new: str) -> None:
         self.files.edit(path, old, new)
 
+    def read_bytes(self, path: str) -> bytes:
+        return self.files.read_bytes(path)
+
+    def write_bytes(self, path: str, data: bytes) -> None:
+        self.files.write_bytes(path, data)
+
+    def remove_file(self, path: str) -> None:
+        self.files.remove(path)
+
     def list_files(self, path: str = ".", *, limit: int = 2000) -> list[str]:
         return self.files.listing(path, limit)
 

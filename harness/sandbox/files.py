@@ -55,7 +55,27 @@ class WorkspaceFiles:
         return text
 
     def write(self, path: str, content: str) -> None:
-        data = content.encode("utf-8")
+        self.write_bytes(path, content.encode("utf-8"))
+
+    def read_bytes(self, path: str) -> bytes:
+        """The whole file; a file over ``READ_LIMIT`` is refused rather than cut (an edit of
+        a cut file would drop its end)."""
+        data, size = self._read_bytes(path, READ_LIMIT)
+        if size > READ_LIMIT:
+            raise ValueError(f"{path}: {size} bytes, over the {READ_LIMIT}-byte limit of the "
+                             "file tools — change it with run_command (e.g. sed)")
+        return data
+
+    def remove(self, path: str) -> None:
+        with self._locate(_parts(path), follow_last=False) as (dirfd, name):
+            found = _lstat(name, dirfd)
+            if found is None:
+                raise FileNotFoundError(errno.ENOENT, "no such file", path)
+            if not (stat.S_ISREG(found.st_mode) or stat.S_ISLNK(found.st_mode)):
+                raise _not_regular(path, found)
+            os.unlink(name, dir_fd=dirfd)
+
+    def write_bytes(self, path: str, data: bytes) -> None:
         with self._locate(_parts(path), follow_last=True, create_dirs=True) as (dirfd, name):
             existed = _lstat(name, dirfd)
             if existed is not None and not stat.S_ISREG(existed.st_mode):

@@ -41,6 +41,17 @@ class DirSandbox(Sandbox):
             raise ValueError(f"{path}: old_string must occur exactly once")
         self.write_file(path, text.replace(old, new))
 
+    def read_bytes(self, path: str) -> bytes:
+        return self._path(path).read_bytes()
+
+    def write_bytes(self, path: str, data: bytes) -> None:
+        target = self._path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+
+    def remove_file(self, path: str) -> None:
+        self._path(path).unlink()
+
     def list_files(self, path: str = ".", *, limit: int = 2000) -> list[str]:
         base = self._path(path)
         return sorted(str(p.relative_to(self.root)) for p in base.rglob("*") if p.is_file())

@@ -209,3 +209,13 @@ def test_limits_follow_the_config(open_sandbox: Open, repo: Path) -> None:
     # The checkout, read-write, and the host-written control directory, read-only: nothing else.
     assert sorted((m["Destination"], m["RW"]) for m in container.attrs["Mounts"]) == [
         ("/run/harness", False), ("/workspace", True)]
+
+
+def test_bytes_round_trip_and_remove(sandbox: Sandbox) -> None:
+    sandbox.write_bytes("b/raw.bin", b"caf\xe9\r\n\x00")
+    assert sandbox.read_bytes("b/raw.bin") == b"caf\xe9\r\n\x00"
+    assert sandbox.exec("test -w b/raw.bin").ok  # the container's user can change it
+    sandbox.remove_file("b/raw.bin")
+    assert not sandbox.exists("b/raw.bin")
+    with pytest.raises(FileNotFoundError):
+        sandbox.remove_file("b/raw.bin")
