@@ -171,7 +171,8 @@ def _run(request: RunRequest, plan: RunPlan, ticket: Ticket, recorder: RunRecord
             ending = Ending("halted", stage, str(stop))
             _close(recorder, sandbox, pipeline, ending, status=stop.status)
             return RunResult(stop.status, recorder.dir, str(stop))
-        status, branch = ending.status, None
+        status: str = ending.status
+        branch: str | None = None
         if status == "resolved" and request.commit_branch is not None:
             try:
                 branch = _commit_branch(sandbox, request, ticket, plan)
