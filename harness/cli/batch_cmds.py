@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from harness.calibration.project import data_home
+from harness.cli.repo_paths import check_repo_paths, trust_options
 from harness.runs.batch import PREDICTIONS, RESULTS, BatchSpec, BatchState, Engine, run_batch
 from harness.runs.tickets import load_ticket_list
 from harness.stages import load_plan
@@ -39,15 +40,22 @@ _DONE_OK = "resolved"
               "(docs/scale-out.md); each node then runs as many as its slots, not --workers.")
 @click.option("--ray-address", default=None, metavar="ADDR",
               help="The Ray cluster (default: the one this machine belongs to).")
+@trust_options
 def batch(*, tickets: Path, repo: Path, workers: int, config_path: Path, runs_dir: Path,
           redo: bool, cost_cap_usd: float | None, token_cap: int | None, engine: str,
-          ray_address: str | None) -> None:
+          ray_address: str | None, trust_repo_config: bool, trust_repo_runs_dir: bool) -> None:
     """Run TICKETS (a directory of ticket files, a YAML list, or JSONL — SWE-bench rows too).
+
+    The stages file and the runs directory may not be inside REPO or any repository a row
+    names unless named and confirmed (--trust-repo-config, --trust-repo-runs-dir).
 
     Running the same command again resumes: finished tickets are skipped. Exit 0 when every
     ticket resolved, 1 otherwise, 2 for bad input."""
-    load_plan(config_path)  # a refused config stops the batch before any ticket starts
     items = load_ticket_list(tickets)
+    check_repo_paths([repo, *(i.repo for i in items if i.repo is not None)],
+                     config_path=config_path, runs_dir=runs_dir,
+                     trust_config=trust_repo_config, trust_runs=trust_repo_runs_dir)
+    load_plan(config_path)  # a refused config stops the batch before any ticket starts
     console = Console(highlight=False)
     spec = BatchSpec(items, repo, config_path, runs_dir, workers, redo, cost_cap_usd, token_cap,
                      history_home=data_home(os.environ))  # the CLI is where env is read

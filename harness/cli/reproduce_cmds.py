@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from harness.cli import repo_paths
 from harness.runs.reproduce import (
     Reproduction,
     attempt_sandbox,
@@ -32,12 +33,23 @@ from harness.sandbox.engine import connect
               help="The repository, when the run was recorded elsewhere.")
 @click.option("--runs-dir", type=click.Path(path_type=Path, file_okay=False),
               default=Path("runs"), show_default=True, help="Where to look up a run id.")
+@repo_paths.trust_runs_option
 def reproduce(*, run: str, attempt: str | None, shell: bool, replay: bool, repo: Path | None,
-              runs_dir: Path) -> None:
+              runs_dir: Path, trust_repo_runs_dir: bool) -> None:
     """Re-create RUN's failing attempt and re-run its tests; exit 0 when the failure
-    reproduces, 1 when it does not (flaky or environment-dependent)."""
+    reproduces, 1 when it does not (flaky or environment-dependent).
+
+    The run may not be inside the repository unless named and confirmed
+    (--trust-repo-runs-dir): the repository could have planted it."""
     console = Console(highlight=False)
-    run_dir, state = locate_run(run, runs_dir)
+    run_dir, state = locate_run(run, runs_dir)  # run.json is only parsed here
+    named = Path(run).is_dir() or repo_paths.chosen("runs_dir", "--runs-dir", runs_dir,
+                                                    False).named
+    repos = [repo] if repo is not None else []
+    if state.get("repo"):
+        repos.append(Path(str(state["repo"])))
+    repo_paths.check_runs_dir(repos, repo_paths.Chosen(run_dir, "--runs-dir", named,
+                                                       trust_repo_runs_dir))
     if replay:
         _replay(console, run_dir, state, repo)
         return

@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.status import Status
 
 from harness.calibration.project import data_home
+from harness.cli.repo_paths import check_repo_paths, trust_options
 from harness.runs.execute import RunRequest, RunResult, execute
 
 _OK = {"passed", "accepted", "approved"}
@@ -120,11 +121,18 @@ def report(console: Console, result: RunResult) -> None:
 @click.option("--commit-branch", default=None,
               help="On success, commit the result on this new branch of the repo.")
 @click.option("-v", "--verbose", is_flag=True, help="Show every tool call.")
+@trust_options
 def run(*, ticket: Path, repo: Path, config_path: Path, runs_dir: Path, base: str | None,
-        include_uncommitted: bool, commit_branch: str | None, verbose: bool) -> None:
+        include_uncommitted: bool, commit_branch: str | None, verbose: bool,
+        trust_repo_config: bool, trust_repo_runs_dir: bool) -> None:
     """Run TICKET (a .yaml or front-matter .md file) through the pipeline.
 
+    The stages file and the runs directory may not be inside REPO (it is untrusted) unless
+    named and confirmed (--trust-repo-config, --trust-repo-runs-dir).
+
     Exit status: 0 resolved, 1 not resolved, 2 bad input or config (nothing spent)."""
+    check_repo_paths([repo], config_path=config_path, runs_dir=runs_dir,
+                     trust_config=trust_repo_config, trust_runs=trust_repo_runs_dir)
     console = Console(highlight=False)
     # The run joins its project's history in the user's data directory (docs/calibration.md);
     # the demo does not: its repository is new on every run, a project of its own each time.

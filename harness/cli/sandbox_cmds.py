@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from harness.cli.repo_paths import check_repo_paths, trust_config_option
 from harness.config.schema import SandboxConfig
 from harness.sandbox.engine import connect
 from harness.sandbox.gc import collect_garbage
@@ -37,8 +38,16 @@ def sandbox() -> None:
 @click.option("--repo", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Also build this repository's dependency image (its HEAD's lockfile).")
 @click.option("-v", "--verbose", is_flag=True, help="Print every build line.")
-def build(config_path: Path | None, repo: Path | None, verbose: bool) -> None:
-    """Build the sandbox image (bootstrapping its base if needed), and a repo's dependencies."""
+@trust_config_option
+def build(config_path: Path | None, repo: Path | None, verbose: bool,
+          trust_repo_config: bool) -> None:
+    """Build the sandbox image (bootstrapping its base if needed), and a repo's dependencies.
+
+    With --repo, the stages file may not be inside it unless named and confirmed
+    (--trust-repo-config): it chooses the files the image is built with."""
+    if repo is not None:
+        check_repo_paths([repo], config_path=config_path or Path("stages.yaml"),
+                         trust_config=trust_repo_config)
     cfg, config_dir = sandbox_config(config_path)
     client = connect()
     collect_garbage(client)

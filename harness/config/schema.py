@@ -255,6 +255,9 @@ class SandboxConfig(Frozen):
     output_limit: Annotated[StrictInt, Field(ge=1024)] = Field(
         65536, description="Characters kept of a command's stdout and of its stderr (head and "
         "tail).")
+    commit_branch_max_file_mb: Annotated[StrictInt, Field(ge=1, le=1_000_000)] = Field(
+        50, description="--commit-branch refuses a result holding a new or changed file over "
+        "this many MiB (the branch is not created; the result stays in final.diff).")
 
 
 class CalibrationConfig(Frozen):

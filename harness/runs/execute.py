@@ -7,13 +7,12 @@ import os
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import docker
-import git
 
 from harness.budget.guard import Guard
 from harness.budget.meter import Meter
@@ -21,7 +20,7 @@ from harness.calibration.ceilings import Ceilings, RamblingStopped
 from harness.calibration.runtime import prepare
 from harness.config import secrets as config_secrets
 from harness.config.schema import SandboxConfig
-from harness.errors import HarnessError, RepoMapError, RunStopped
+from harness.errors import HarnessError, RepoMapError, RunStopped, WorkspaceError
 from harness.pipeline.mcp_replay import RecordedMcp
 from harness.pipeline.mcp_tools import McpHub, ToolHub
 from harness.pipeline.orchestrator import Ending, Pipeline
@@ -33,6 +32,7 @@ from harness.runs.record import RunRecorder
 from harness.sandbox.baseline import BaselineStore
 from harness.sandbox.docker_sandbox import DockerSandbox, Network
 from harness.sandbox.engine import connect
+from harness.sandbox.publish import publish_branch
 from harness.sandbox.session import TicketSpec, ticket_sandbox
 from harness.sandbox.testrun import Judge
 from harness.stages.load import RunPlan, load_plan
@@ -171,9 +171,15 @@ def _run(request: RunRequest, plan: RunPlan, ticket: Ticket, recorder: RunRecord
             ending = Ending("halted", stage, str(stop))
             _close(recorder, sandbox, pipeline, ending, status=stop.status)
             return RunResult(stop.status, recorder.dir, str(stop))
-        branch = _commit_branch(sandbox, request, ticket) if ending.status == "resolved" else None
-        _close(recorder, sandbox, pipeline, ending, status=ending.status, branch=branch)
-        return RunResult(ending.status, recorder.dir, ending.detail, branch)
+        status: str = ending.status
+        branch: str | None = None
+        if status == "resolved" and request.commit_branch is not None:
+            try:
+                branch = _commit_branch(sandbox, request, ticket, plan)
+            except WorkspaceError as exc:  # the result stands in final.diff; no branch
+                status, ending = "error", replace(ending, detail=f"resolved, but {exc}")
+        _close(recorder, sandbox, pipeline, ending, status=status, branch=branch)
+        return RunResult(status, recorder.dir, ending.detail, branch)
 
 
 def _repo_map(plan: RunPlan, request: RunRequest, commit: str,
@@ -267,12 +273,12 @@ def _conventions(sandbox: DockerSandbox, ticket: Ticket) -> str | None:
     return None
 
 
-def _commit_branch(sandbox: DockerSandbox, request: RunRequest, ticket: Ticket) -> str | None:
+def _commit_branch(sandbox: DockerSandbox, request: RunRequest, ticket: Ticket,
+                   plan: RunPlan) -> str:
     """Commit the result in the ticket's private repository and point a new branch of the
     user's repository at it; their checkout, index and current branch are untouched."""
-    if request.commit_branch is None:
-        return None
+    assert request.commit_branch is not None
     sha = sandbox.workspace.commit(f"{ticket.id}: {ticket.title}")
-    sandbox.workspace.publish_objects()
-    git.Git(sandbox.workspace.repo).branch(request.commit_branch, sha)
+    limit = plan.config.sandbox.commit_branch_max_file_mb << 20
+    publish_branch(sandbox.workspace, sha, request.commit_branch, max_file_bytes=limit)
     return request.commit_branch

@@ -106,18 +106,6 @@ class Workspace:
         g.run("commit", "-q", "--no-verify", "--allow-empty", "-m", message, env=who)
         return g.run("rev-parse", "HEAD").strip()
 
-    def publish_objects(self) -> None:
-        """Copy the ticket's objects into the user's store (only for an opt-in branch)."""
-        objects, target = self.git_dir / "objects", user_objects(self.repo)
-        for src in objects.rglob("*"):
-            rel = src.relative_to(objects)
-            if rel.parts[0] in ("info", "pack") or not src.is_file():
-                continue
-            dest = target / rel
-            if not dest.exists():
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(src, dest)
-
 
 def nested_repositories(tree: Path) -> list[str]:
     """Directories under ``tree`` (not itself) that hold a ``.git``, relative to it."""
