@@ -15,17 +15,14 @@ building ``harness-sandbox:latest`` from another Dockerfile) never leaves it dan
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import shlex
 import shutil
 import subprocess
-import tarfile
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import docker
 import docker.errors
@@ -33,6 +30,7 @@ import docker.errors
 from harness.config.schema import SandboxConfig
 from harness.errors import ImageBuildError
 from harness.sandbox.build import HASH_LABEL, Build, BuiltImage, Progress, run_build
+from harness.sandbox.deps_context import install_context
 from harness.sandbox.docker_sandbox import container_user
 from harness.sandbox.resources import bundled
 from harness.sandbox.sources import SourceFiles, snapshot
@@ -140,10 +138,11 @@ def dependency_image(client: docker.DockerClient, sandbox: BuiltImage,
     if chain.install is None:
         return base
     owner = container_user()
-    files = repo.key_files()
+    # The build gets exactly the files the key hashes (deps_context.py says why).
+    files = source.read_all(repo.key_files())
     key = _digest([base.id.encode(), chain.install.value.encode(),
                    json.dumps(chain.env, sort_keys=True).encode(), repr(owner).encode(),
-                   *(p.encode() + b"\0" + data for p, data in source.read_all(files).items())])
+                   *(p.encode() + b"\0" + data for p, data in files.items())])
     tag = f"harness-deps:{key[:20]}"
     found = existing(client, tag, key)
     if found:
@@ -151,7 +150,7 @@ def dependency_image(client: docker.DockerClient, sandbox: BuiltImage,
         return found
     progress(f"dependencies: installing with `{chain.install.value}` into {tag}")
     script = DEPS_SCRIPT.format(exports=_exports(chain, repo), install=chain.install.value)
-    with _build_tree(source, owner) as tree:
+    with install_context(files, owner) as tree:
         return run_build(client, Build(
             base.id, tag, key, script, user="{}:{}".format(*owner), timeout=cfg.setup_timeout,
             files=tree, env=chain.env,
@@ -223,23 +222,6 @@ def _placeholders(text: str) -> Iterator[str]:
             return
         yield text[start + 2:end].split(":", 1)[0].removesuffix("?")
         start = text.find("${", end)
-
-
-@contextmanager
-def _build_tree(source: SourceFiles, owner: tuple[int, int]) -> Iterator[IO[bytes]]:
-    """The tree at /workspace, an empty /deps for the install's result, and /node_modules
-    pointing at it, all owned by the user the tests run as."""
-    with source.archive("workspace", owner) as file:
-        with tarfile.open(fileobj=file, mode="a") as tar:
-            deps = tarfile.TarInfo("deps")
-            deps.type, deps.mode = tarfile.DIRTYPE, 0o755
-            link = tarfile.TarInfo("node_modules")
-            link.type, link.linkname = tarfile.SYMTYPE, "/deps/node_modules"
-            for info in (deps, link):
-                info.uid, info.gid = owner
-                tar.addfile(info, io.BytesIO(b""))
-        file.seek(0)
-        yield file
 
 
 def existing(client: docker.DockerClient, tag: str, key: str) -> BuiltImage | None:
