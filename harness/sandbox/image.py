@@ -32,6 +32,13 @@ from harness.errors import ImageBuildError
 from harness.sandbox.build import HASH_LABEL, Build, BuiltImage, Progress, run_build
 from harness.sandbox.deps_context import install_context
 from harness.sandbox.docker_sandbox import container_user
+from harness.sandbox.install_proxy import (
+    SCRIPT_PREFIX,
+    engine_networks,
+    image_registries,
+    repo_registries,
+    serve,
+)
 from harness.sandbox.resources import bundled
 from harness.sandbox.sources import SourceFiles, snapshot
 from harness.sandbox.toolchain import Repo, Toolchain, detect
@@ -48,6 +55,7 @@ TOOLCHAIN_ENV = {"COREPACK_HOME": "/opt/corepack", "COREPACK_ENABLE_DOWNLOAD_PRO
                  "COREPACK_ENABLE_NETWORK": "0"}
 # Caches and homes live outside what the image keeps; the repository's own git hooks stay off.
 DEPS_SCRIPT = """set -eo pipefail
+{proxy}
 export HOME=/tmp/harness-home CI=1 HUSKY=0 npm_config_update_notifier=false \\
   npm_config_fund=false npm_config_audit=false npm_config_cache=/tmp/harness-cache/npm \\
   npm_config_store_dir=/tmp/harness-cache/pnpm YARN_CACHE_FOLDER=/tmp/harness-cache/yarn \\
@@ -149,11 +157,20 @@ def dependency_image(client: docker.DockerClient, sandbox: BuiltImage,
         progress(f"dependencies: reusing {tag} (same lockfile and toolchain)")
         return found
     progress(f"dependencies: installing with `{chain.install.value}` into {tag}")
-    script = DEPS_SCRIPT.format(exports=_exports(chain, repo), install=chain.install.value)
-    with install_context(files, owner) as tree:
+    user = "{}:{}".format(*owner)
+    registries = [*image_registries(client, base.id, user, yarn=chain.manager_name == "yarn"),
+                  *cfg.install_registries,
+                  *(repo_registries(repo.text) if cfg.install_repo_registries else [])]
+    progress("dependencies: the install reaches " + (", ".join(sorted(set(registries)))
+                                                      or "no registry") + " and nothing else")
+    script = DEPS_SCRIPT.format(proxy=SCRIPT_PREFIX, exports=_exports(chain, repo),
+                                install=chain.install.value)
+    with install_context(files, owner) as tree, \
+            serve(registries, blocked=engine_networks(client), via=cfg.upstream_proxy,
+                  report=progress) as proxy_dir:
         return run_build(client, Build(
-            base.id, tag, key, script, user="{}:{}".format(*owner), timeout=cfg.setup_timeout,
-            files=tree, env=chain.env,
+            base.id, tag, key, script, user=user, timeout=cfg.setup_timeout,
+            files=tree, env=chain.env, proxy_dir=proxy_dir,
             labels={DEPS_LABEL: json.dumps({"install": chain.install.value, "env": chain.env})}),
             cfg, progress)
 
