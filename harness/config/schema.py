@@ -248,6 +248,13 @@ class SandboxConfig(Frozen):
         "the HTTP proxy the host must use to reach the internet (corporate networks): the egress "
         "proxy tunnels a CLI stage's API calls through it (CONNECT; TLS stays end to end). SDK "
         "stages use their HTTP client's HTTPS_PROXY variables.")
+    install_registries: list[Annotated[str, Field(pattern=r"^https://\S+$")]] = Field(
+        default_factory=list, description="https URLs of registries a dependency build may "
+        "reach besides the one the sandbox image's npm (and yarn) is configured with: its "
+        "install goes through a host proxy that opens tunnels to these hosts only.")
+    install_repo_registries: bool = Field(
+        False, description="Also let a dependency build reach the registries the repository's "
+        "own .npmrc, .yarnrc and .yarnrc.yml name (trusted repositories only).")
     cpus: PositiveFloat = 2.0
     memory: str = Field("4g", pattern=r"^\d+(\.\d+)?[kmg]?$", description="e.g. 512m, 4g")
     pids_limit: Annotated[StrictInt, Field(ge=16)] = 1024

@@ -31,6 +31,7 @@ Progress = Callable[[str], None]
 HASH_LABEL = "harness.hash"
 BUILD_LABEL = "harness.build"
 TAIL_LINES = 40
+PROXY_MOUNT = "/run/harness-install"  # a build's proxy directory (install_proxy.py)
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class Build:
     labels: Mapping[str, str] = field(default_factory=dict)
     env: Mapping[str, str] = field(default_factory=dict)  # added to the image's ENV
     network: bool = True  # a build fetches from the package registry
+    proxy_dir: Path | None = None  # then no network: only this directory's proxy, at PROXY_MOUNT
     record: str | None = None  # a JSON file the script writes: kept as the label record_label
     record_label: str = ""
 
@@ -83,12 +85,14 @@ def run_build(client: docker.DockerClient, build: Build, cfg: SandboxConfig,
 def _create(client: docker.DockerClient, build: Build, cfg: SandboxConfig,
             holder: str) -> Container:
     # The script's own variables are set inside it: a container's Env would end up in the image.
+    network = "bridge" if build.network and build.proxy_dir is None else "none"
     return client.containers.create(
         build.base, ["bash", "-c", build.script], user=build.user, working_dir="/",
         labels={BUILD_LABEL: holder}, cap_drop=["ALL"], security_opt=["no-new-privileges"],
         nano_cpus=int(cfg.cpus * 1e9), mem_limit=cfg.memory, memswap_limit=cfg.memory,
-        pids_limit=cfg.pids_limit, network_mode="bridge" if build.network else "none",
-        init=True)
+        pids_limit=cfg.pids_limit, network_mode=network, init=True,
+        volumes={str(build.proxy_dir): {"bind": PROXY_MOUNT, "mode": "ro"}}
+        if build.proxy_dir else None)
 
 
 def _follow(container: Container, timeout: float, progress: Progress

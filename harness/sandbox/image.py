@@ -15,17 +15,14 @@ building ``harness-sandbox:latest`` from another Dockerfile) never leaves it dan
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import shlex
 import shutil
 import subprocess
-import tarfile
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import docker
 import docker.errors
@@ -33,7 +30,15 @@ import docker.errors
 from harness.config.schema import SandboxConfig
 from harness.errors import ImageBuildError
 from harness.sandbox.build import HASH_LABEL, Build, BuiltImage, Progress, run_build
+from harness.sandbox.deps_context import install_context
 from harness.sandbox.docker_sandbox import container_user
+from harness.sandbox.install_proxy import (
+    SCRIPT_PREFIX,
+    engine_networks,
+    image_registries,
+    repo_registries,
+    serve,
+)
 from harness.sandbox.resources import bundled
 from harness.sandbox.sources import SourceFiles, snapshot
 from harness.sandbox.toolchain import Repo, Toolchain, detect
@@ -50,6 +55,7 @@ TOOLCHAIN_ENV = {"COREPACK_HOME": "/opt/corepack", "COREPACK_ENABLE_DOWNLOAD_PRO
                  "COREPACK_ENABLE_NETWORK": "0"}
 # Caches and homes live outside what the image keeps; the repository's own git hooks stay off.
 DEPS_SCRIPT = """set -eo pipefail
+{proxy}
 export HOME=/tmp/harness-home CI=1 HUSKY=0 npm_config_update_notifier=false \\
   npm_config_fund=false npm_config_audit=false npm_config_cache=/tmp/harness-cache/npm \\
   npm_config_store_dir=/tmp/harness-cache/pnpm YARN_CACHE_FOLDER=/tmp/harness-cache/yarn \\
@@ -140,21 +146,31 @@ def dependency_image(client: docker.DockerClient, sandbox: BuiltImage,
     if chain.install is None:
         return base
     owner = container_user()
-    files = repo.key_files()
+    # The build gets exactly the files the key hashes (deps_context.py says why).
+    files = source.read_all(repo.key_files())
     key = _digest([base.id.encode(), chain.install.value.encode(),
                    json.dumps(chain.env, sort_keys=True).encode(), repr(owner).encode(),
-                   *(p.encode() + b"\0" + data for p, data in source.read_all(files).items())])
+                   *(p.encode() + b"\0" + data for p, data in files.items())])
     tag = f"harness-deps:{key[:20]}"
     found = existing(client, tag, key)
     if found:
         progress(f"dependencies: reusing {tag} (same lockfile and toolchain)")
         return found
     progress(f"dependencies: installing with `{chain.install.value}` into {tag}")
-    script = DEPS_SCRIPT.format(exports=_exports(chain, repo), install=chain.install.value)
-    with _build_tree(source, owner) as tree:
+    user = "{}:{}".format(*owner)
+    registries = [*image_registries(client, base.id, user, yarn=chain.manager_name == "yarn"),
+                  *cfg.install_registries,
+                  *(repo_registries(repo.text) if cfg.install_repo_registries else [])]
+    progress("dependencies: the install reaches " + (", ".join(sorted(set(registries)))
+                                                      or "no registry") + " and nothing else")
+    script = DEPS_SCRIPT.format(proxy=SCRIPT_PREFIX, exports=_exports(chain, repo),
+                                install=chain.install.value)
+    with install_context(files, owner) as tree, \
+            serve(registries, blocked=engine_networks(client), via=cfg.upstream_proxy,
+                  report=progress) as proxy_dir:
         return run_build(client, Build(
-            base.id, tag, key, script, user="{}:{}".format(*owner), timeout=cfg.setup_timeout,
-            files=tree, env=chain.env,
+            base.id, tag, key, script, user=user, timeout=cfg.setup_timeout,
+            files=tree, env=chain.env, proxy_dir=proxy_dir,
             labels={DEPS_LABEL: json.dumps({"install": chain.install.value, "env": chain.env})}),
             cfg, progress)
 
@@ -223,23 +239,6 @@ def _placeholders(text: str) -> Iterator[str]:
             return
         yield text[start + 2:end].split(":", 1)[0].removesuffix("?")
         start = text.find("${", end)
-
-
-@contextmanager
-def _build_tree(source: SourceFiles, owner: tuple[int, int]) -> Iterator[IO[bytes]]:
-    """The tree at /workspace, an empty /deps for the install's result, and /node_modules
-    pointing at it, all owned by the user the tests run as."""
-    with source.archive("workspace", owner) as file:
-        with tarfile.open(fileobj=file, mode="a") as tar:
-            deps = tarfile.TarInfo("deps")
-            deps.type, deps.mode = tarfile.DIRTYPE, 0o755
-            link = tarfile.TarInfo("node_modules")
-            link.type, link.linkname = tarfile.SYMTYPE, "/deps/node_modules"
-            for info in (deps, link):
-                info.uid, info.gid = owner
-                tar.addfile(info, io.BytesIO(b""))
-        file.seek(0)
-        yield file
 
 
 def existing(client: docker.DockerClient, tag: str, key: str) -> BuiltImage | None:
