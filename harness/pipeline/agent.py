@@ -94,6 +94,7 @@ def run_attempt(task: AgentTask, env: AttemptEnv) -> AgentOutcome:
     env.recorder.event("attempt_start", stage=task.stage, label=task.label,
                    tier=task.attempt.tier, vendor=task.attempt.vendor.name,
                    model=task.attempt.model_id)
+    before = env.sandbox.diff() if task.toolbox.read_only else None
     try:
         if task.attempt.vendor.surface == "cli":
             _cli(task, env, deadline, out)
@@ -105,8 +106,24 @@ def run_attempt(task: AgentTask, env: AttemptEnv) -> AgentOutcome:
         out.outcome, out.detail = "error", str(exc)
     except RunStopped as stop:  # a cap: what the attempt spent so far still goes on record
         out.outcome, out.detail, out.stopped = "stopped", str(stop), stop
+    if before is not None:
+        _undo_writes(task, env, before, out)
     out.duration_s = round(time.monotonic() - started, 3)
     return out
+
+
+def _undo_writes(task: AgentTask, env: AttemptEnv, before: str, out: AgentOutcome) -> None:
+    """A read-only stage (no write tools) that changed the workspace anyway, through a command
+    or its CLI's own tools: the change is undone and the attempt fails, so its answer is never
+    taken as if the code were still what it read."""
+    if env.sandbox.diff() == before:
+        return
+    restore(env.sandbox, before)
+    env.recorder.event("read_only_violation", stage=task.stage, label=task.label)
+    if out.outcome == "done":
+        out.outcome, out.result = "error", None
+        out.detail = (f"the {task.stage} stage may not change files, but the workspace changed "
+                      "during its attempt; the change was undone and its answer discarded")
 
 
 def _call(task: AgentTask, env: AttemptEnv, request: ModelRequest,
@@ -192,7 +209,8 @@ def _cli(task: AgentTask, env: AttemptEnv, deadline: float, out: AgentOutcome) -
         f"{task.prompt.text}\n\nWhen you are done, answer with one JSON object matching this "
         f"schema and nothing else:\n{json.dumps(schema)}")
     request = ModelRequest(task.attempt.settings(), task.system, (Message("user", prompt),),
-                           deadline, output_schema=schema, mcp_servers=task.mcp_servers)
+                           deadline, output_schema=schema, mcp_servers=task.mcp_servers,
+                           read_only=task.toolbox.read_only)
     response = _call(task, env, request, out)
     out.text = response.text
     if schema is None:

@@ -80,6 +80,7 @@ SPECS: dict[str, ToolSpec] = {t.name: t for t in (
 REPO_MAP = "repo_map"
 READ_ONLY = ("list_files", "read_file", "search")
 EDIT = ("write_file", "edit_file", "multi_edit", "undo_edit", "run_command")
+WRITES = ("write_file", "edit_file", "multi_edit", "undo_edit")  # the tools that change files
 
 
 def terminal_spec(name: str, description: str, model: type[BaseModel]) -> ToolSpec:
@@ -96,6 +97,11 @@ class Toolbox:
     @property
     def names(self) -> set[str]:
         return {s.name for s in self.specs}
+
+    @property
+    def read_only(self) -> bool:
+        """No tool of this stage changes files (a command still could: checked after)."""
+        return not self.names & set(WRITES)
 
 
 def toolbox(names: tuple[str, ...], terminal: ToolSpec) -> Toolbox:

@@ -124,6 +124,9 @@ class ModelRequest:
     # The stage's MCP servers, for CLI vendors to hand their CLI (--mcp-config); SDK vendors
     # see those servers' tools in ``tools`` instead.
     mcp_servers: tuple[McpServerConfig, ...] = ()
+    # A stage that must not change files (Planner, Debugger, Reviewer): CLI vendors turn their
+    # CLI's file-writing tools off (the pipeline also undoes and fails any change it made).
+    read_only: bool = False
 
     def remaining(self) -> float:
         """Seconds left before the deadline (never negative)."""

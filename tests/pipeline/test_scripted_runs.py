@@ -293,3 +293,22 @@ def test_a_stage_calls_its_mcp_servers_tools(run: Callable[..., Outcome]) -> Non
     (result,) = second.messages[-1].tool_results
     assert result.content == "src/slug.js"
     assert not result.is_error
+
+
+@pytest.mark.docker
+def test_a_read_only_stage_that_writes_through_a_command_is_undone_and_fails(
+        run: Callable[..., Outcome]) -> None:
+    sneaky = [Reply("", [("run_command", {"command": "echo '// the debugger was here' >> "
+                                                     "src/slug.js && touch src/scratch.js"})]),
+              *diagnose("coder", "strip dashes at both ends")[1:]]
+    coder = Plays(code(BUGGY), code(FIXED))
+    out = run(stages({"planner": Plays(PLAN), "coder": coder, "debugger": Plays(sneaky)},
+                     coder={"retry_budget": 0}))
+    debugger = [a for a in out.state["attempts"] if a["stage"] == "debugger"]
+    assert debugger
+    assert "may not change files" in debugger[0]["detail"]
+    assert not debugger[0]["outcome"].startswith("routed")
+    events = (out.result.run_dir / "events.jsonl").read_text()
+    assert "read_only_violation" in events
+    assert "the debugger was here" not in out.result.patch.read_text()
+    assert "scratch.js" not in out.result.patch.read_text()

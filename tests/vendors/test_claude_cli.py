@@ -482,3 +482,18 @@ def test_the_stage_mcp_servers_reach_the_cli(server: LoopbackServer, plan: RunPl
     (result,) = tool_results(second)
     assert not result.get("is_error"), result
     assert "src/greet.js" in json.dumps(result["content"])
+
+
+# ---- read-only stages ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("read_only", "offered"), [(False, True), (True, False)])
+def test_a_read_only_stage_gets_no_file_writing_tools(server: LoopbackServer, plan: RunPlan,
+                                                      sandbox: DockerSandbox, read_only: bool,
+                                                      offered: bool) -> None:
+    server.queue(text("done"))
+    ask(coder(plan), sandbox, read_only=read_only)
+    names = {t["name"] for t in bodies(server)[0].get("tools", [])}
+    assert {"Read", "Bash"} <= names  # reading and running stay
+    assert ({"Edit", "Write"} <= names) is offered
+    assert bool(names & {"Edit", "MultiEdit", "Write", "NotebookEdit"}) is offered

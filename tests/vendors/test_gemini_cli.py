@@ -457,3 +457,18 @@ def test_an_mcp_server_by_url_is_reached_through_the_proxy(
                                 if isinstance(r.body, dict)}
     ((_, result),) = parts_of(posts(srv)[1].body, "functionResponse")
     assert "src/greet.js" in json.dumps(result)
+
+
+# -- read-only stages --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("read_only", "offered"), [(False, True), (True, False)])
+def test_a_read_only_stage_gets_no_file_writing_tools(
+        srv: LoopbackServer, sandbox: DockerSandbox, attempts: dict[str, tuple[Attempt, ...]],
+        read_only: bool, offered: bool) -> None:
+    srv.queue(Reply("text", {"text": "done"}))
+    call(attempts["coder"][0], sandbox, read_only=read_only)
+    tools = posts(srv)[0].body.get("tools", [])
+    names = {d["name"] for t in tools for d in t.get("functionDeclarations", [])}
+    assert {"read_file", "run_shell_command"} <= names
+    assert bool(names & {"write_file", "replace"}) is offered

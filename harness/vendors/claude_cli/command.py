@@ -27,6 +27,9 @@ OAUTH_BETA = "oauth-2025-04-20"
 API_CALLS = (("POST", r"/v1/messages"), ("POST", r"/v1/messages/count_tokens"),
              ("HEAD", r"/api/hello"), ("GET", r"/api/hello"))
 NO_MCP = json.dumps({"mcpServers": {}})
+# The CLI's tools that write files; a read-only stage runs without them (Bash stays: the
+# Debugger reproduces failures with it, and the pipeline checks the workspace afterwards).
+WRITE_TOOLS = ("Edit", "MultiEdit", "Write", "NotebookEdit")
 
 
 def claude_argv(request: ModelRequest, options: ClaudeCliOptions, session: Session,
@@ -49,6 +52,8 @@ def claude_argv(request: ModelRequest, options: ClaudeCliOptions, session: Sessi
         argv += ["--max-turns", str(options.max_turns)]
     if options.allowed_tools:
         argv += ["--allowedTools", ",".join(options.allowed_tools)]
+    if request.read_only:
+        argv += ["--disallowedTools", ",".join(WRITE_TOOLS)]
     if request.system:
         argv += ["--append-system-prompt-file", session.system]
     if request.output_schema is not None:

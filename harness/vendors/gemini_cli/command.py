@@ -66,6 +66,8 @@ LOCKED: dict[str, Any] = {
     "telemetry": {"enabled": False},
     "security": {"auth": {"selectedType": "gemini-api-key", "enforcedType": "gemini-api-key"}},
 }
+# The CLI's tools that write files, excluded for a read-only stage (see claude_cli.command).
+WRITE_TOOLS = ["write_file", "replace"]
 # A name no server has: the allow-list must never be empty, which the CLI reads as "all".
 NO_MCP_SERVER = "harness-no-mcp-server"
 
@@ -93,7 +95,9 @@ def cli_settings(request: ModelRequest, vendor: str, attempts: int) -> dict[str,
         settings["model"] = {"maxSessionTurns": options.max_session_turns}
     if request.mcp_servers:
         settings["mcpServers"] = gemini_mcp_servers(request.mcp_servers)
-    return _merged(settings, LOCKED)
+    locked = _merged(LOCKED, {"tools": {"exclude": WRITE_TOOLS}}) if request.read_only \
+        else LOCKED
+    return _merged(settings, locked)
 
 
 def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
