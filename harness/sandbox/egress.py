@@ -6,8 +6,12 @@ only for the length of a session; the exec supervisor relays ``127.0.0.1:EGRESS_
 the container to it. On the host, this module answers on that socket as an HTTP/1.1 proxy for
 one ``EgressRoute``: it forwards only the calls the route allows, only to the route's upstream,
 drops whatever credential the CLI sent (a placeholder) and sets the real one, and meters each
-exchange from the vendor's response as it streams back. The real key never enters the
-container. The stage's other named endpoints (MCP servers by URL) pass through as they are.
+exchange from the vendor's response as it streams back, read to its end whatever the client
+does. The real key never enters the container. The stage's other named endpoints (MCP servers
+by URL) pass through as they are, at their exact path only. A request whose framing or path
+the upstream could read differently (``egress_wire``), or that the route's screen refuses (a
+call that makes the vendor fetch a URL), is answered by the proxy and never forwarded. Only
+the container's user (the control directory's owner) can connect to the socket.
 """
 
 from __future__ import annotations
@@ -209,7 +213,7 @@ class _Handler(BaseHTTPRequestHandler):
                                          self._headers(route), pending)
         finally:
             session.finish(key, complete=complete)  # metered before the client is waited on
-        self._deliver(pipe)
+        self._deliver(pipe, complete)
 
     def _pass(self, upstream: str, query: str) -> None:
         """A named endpoint of the stage (an MCP server by URL): its exact URL, as it is."""
@@ -220,9 +224,9 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
         url = urlsplit(upstream)
         target = (url.path or "/") + (f"?{url.query}" if url.query else "")
-        _, pipe = self._relay(upstream, target, body, headers,
-                              _Pending(self.command, url.path, _Unmetered()))
-        self._deliver(pipe)
+        complete, pipe = self._relay(upstream, target, body, headers,
+                                     _Pending(self.command, url.path, _Unmetered()))
+        self._deliver(pipe, complete)
 
     def _relay(self, base: str, target: str, body: bytes, headers: dict[str, str],
                pending: _Pending) -> tuple[bool, ClientPipe | None]:
@@ -264,8 +268,10 @@ class _Handler(BaseHTTPRequestHandler):
             pipe.put(b"0\r\n\r\n")
         return True
 
-    def _deliver(self, pipe: ClientPipe | None) -> None:
-        if pipe is not None and not pipe.close(CLIENT_GRACE):
+    def _deliver(self, pipe: ClientPipe | None, complete: bool) -> None:
+        """Let the client take the rest; an answer cut upstream is cut for it too (the
+        connection closes before the last chunk)."""
+        if (pipe is not None and not pipe.close(CLIENT_GRACE)) or not complete:
             self.close_connection = True
 
     def _headers(self, route: EgressRoute) -> dict[str, str]:
