@@ -50,13 +50,15 @@ _HOP = frozenset({"connection", "keep-alive", "proxy-connection", "transfer-enco
 
 
 def make_control_dir(owner: tuple[int, int] | None = None) -> Path:
-    """A private directory for one sandbox (short: a socket path must fit in 108 bytes): mode
-    0700, owned by ``owner`` (uid, gid), the container's user, when that is not this process's.
-    No other local user can reach the socket; the container's user connects through the
-    read-only mount, where it cannot write."""
+    """A private directory for one sandbox (short: a socket path must fit in 108 bytes). Mode
+    0700; when the container's user ``owner`` (uid, gid) is not this process's, the directory
+    stays this process's (the gemini CLI trusts its system settings here only when root owns
+    the path) and only ``owner``'s group may enter it (0750). No other local user can reach
+    the socket; the container's user reaches it through a read-only mount."""
     path = Path(tempfile.mkdtemp(prefix="harness-ctl-"))  # 0700, this process's
     if owner is not None and owner != (os.getuid(), os.getgid()):
-        os.chown(path, *owner)
+        os.chown(path, -1, owner[1])
+        path.chmod(0o750)
     return path
 
 
@@ -155,10 +157,12 @@ def serve(route: EgressRoute, control_dir: Path, *, via: str | None = None
     path = control_dir / SOCKET
     path.unlink(missing_ok=True)
     server = _Server(str(path), session)
-    owner = control_dir.stat()
-    path.chmod(0o600)  # the container's user (the directory's owner) connects; no one else
-    if (owner.st_uid, owner.st_gid) != (os.getuid(), os.getgid()):
-        os.chown(path, owner.st_uid, owner.st_gid)
+    group = control_dir.stat().st_gid
+    if group != os.getgid():  # the container's group (see make_control_dir) connects
+        os.chown(path, -1, group)
+        path.chmod(0o660)
+    else:
+        path.chmod(0o600)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                               name="egress", daemon=True)
     thread.start()

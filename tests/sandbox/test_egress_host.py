@@ -20,6 +20,7 @@ import pytest
 
 from harness.fakes.anthropic_server import AnthropicHandler, text
 from harness.fakes.loopback import LoopbackServer
+from harness.sandbox.docker_sandbox import CONTAINER_UID
 from harness.sandbox.egress import SOCKET, Session, make_control_dir, remove_control_dir, serve
 from harness.vendors.egress import PLACEHOLDER_KEY, anthropic_tap
 from harness.vendors.types import EgressRoute, Exchange
@@ -46,7 +47,7 @@ def mcp() -> Iterator[LoopbackServer]:
 def proxy(api: LoopbackServer, mcp: LoopbackServer) -> Iterator[tuple[Path, Session]]:
     api.reset()
     mcp.reset()
-    control = make_control_dir()
+    control = make_control_dir(CONTAINER_UID if os.getuid() == 0 else None)
     route = EgressRoute("anthropic-test", api.url, {"x-api-key": KEY},
                         (("POST", r"/v1/messages"),), anthropic_tap,
                         passthrough={"/mcp/docs": f"{mcp.url}/rpc"})
@@ -199,19 +200,21 @@ else:
 @pytest.mark.skipif(os.getuid() != 0, reason="switching to another uid needs root")
 def test_another_local_user_cannot_reach_the_socket(proxy: tuple[Path, Session]) -> None:
     path = proxy[0]
-    assert path.parent.stat().st_mode & 0o777 == 0o700
-    assert path.stat().st_mode & 0o777 == 0o600
+    assert path.parent.stat().st_mode & 0o777 == 0o750
+    assert path.stat().st_mode & 0o777 == 0o660
+    assert path.parent.stat().st_gid == path.stat().st_gid == CONTAINER_UID[1]
     out = subprocess.run([sys.executable, "-I", "-c", PROBE, str(path)], capture_output=True,
                          text=True, timeout=30, check=False)
     assert out.stdout.startswith("refused"), out.stdout + out.stderr
 
 
-def test_the_control_dir_belongs_to_the_container_user() -> None:
-    control = make_control_dir(owner=(4321, 4321) if os.getuid() == 0 else None)
+def test_only_the_container_users_group_may_enter_the_control_dir() -> None:
+    root = os.getuid() == 0
+    control = make_control_dir(owner=(4321, 4321) if root else None)
     try:
         info = control.stat()
-        want = 4321 if os.getuid() == 0 else os.getuid()
-        assert (info.st_uid, info.st_mode & 0o777) == (want, 0o700)
+        want = (0, 4321, 0o750) if root else (os.getuid(), os.getgid(), 0o700)
+        assert (info.st_uid, info.st_gid, info.st_mode & 0o777) == want
     finally:
         remove_control_dir(control)
 
