@@ -113,7 +113,7 @@ class DockerSandbox(Sandbox):
 
         ``network``: ``none`` never; ``proxy`` never, but a CLI session reaches its API through
         ``egress``; ``always`` on the bridge throughout."""
-        control = make_control_dir()
+        control = make_control_dir(container_user())
         try:
             container = run_container(client, image, workspace.path, workspace.repo, cfg,
                                       who=who, network=network, control=control)

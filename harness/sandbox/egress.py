@@ -6,8 +6,12 @@ only for the length of a session; the exec supervisor relays ``127.0.0.1:EGRESS_
 the container to it. On the host, this module answers on that socket as an HTTP/1.1 proxy for
 one ``EgressRoute``: it forwards only the calls the route allows, only to the route's upstream,
 drops whatever credential the CLI sent (a placeholder) and sets the real one, and meters each
-exchange from the vendor's response as it streams back. The real key never enters the
-container. The stage's other named endpoints (MCP servers by URL) pass through as they are.
+exchange from the vendor's response as it streams back, read to its end whatever the client
+does. The real key never enters the container. The stage's other named endpoints (MCP servers
+by URL) pass through as they are, at their exact path only. A request whose framing or path
+the upstream could read differently (``egress_wire``), or that the route's screen refuses (a
+call that makes the vendor fetch a URL), is answered by the proxy and never forwarded. Only
+the container's user (the control directory's owner) can connect to the socket.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import socket
 import socketserver
 import ssl
@@ -28,6 +33,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from harness.sandbox.egress_wire import ClientPipe, EgressRefused, plain_path, read_body
 from harness.vendors.egress import PROXY_URL
 from harness.vendors.types import EgressRoute, Exchange, Usage, UsageTap
 
@@ -35,15 +41,24 @@ CONTROL_DIR = "/run/harness"  # where the control directory appears in the conta
 SOCKET = "egress.sock"
 BODY_LIMIT = 32 << 20  # bytes of one request body
 UPSTREAM_TIMEOUT = 600.0  # seconds without a byte from the upstream before giving up
+CLIENT_BUFFER = 64 << 20  # bytes of an answer held for a client that is not reading
+CLIENT_GRACE = 60.0  # seconds a client has to take the rest of an answer the upstream ended
+DRAIN_LIMIT = 256 << 20  # bytes read into the meter after the client is gone
 _HOP = frozenset({"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te",
                   "trailer", "upgrade", "host", "content-length", "accept-encoding",
                   "proxy-authorization"})
 
 
-def make_control_dir() -> Path:
-    """A private directory for one sandbox (short: a socket path must fit in 108 bytes)."""
-    path = Path(tempfile.mkdtemp(prefix="harness-ctl-"))
-    path.chmod(0o755)  # the container's user must reach the socket; it cannot write here
+def make_control_dir(owner: tuple[int, int] | None = None) -> Path:
+    """A private directory for one sandbox (short: a socket path must fit in 108 bytes). Mode
+    0700; when the container's user ``owner`` (uid, gid) is not this process's, the directory
+    stays this process's (the gemini CLI trusts its system settings here only when root owns
+    the path) and only ``owner``'s group may enter it (0750). No other local user can reach
+    the socket; the container's user reaches it through a read-only mount."""
+    path = Path(tempfile.mkdtemp(prefix="harness-ctl-"))  # 0700, this process's
+    if owner is not None and owner != (os.getuid(), os.getgid()):
+        os.chown(path, -1, owner[1])
+        path.chmod(0o750)
     return path
 
 
@@ -142,7 +157,12 @@ def serve(route: EgressRoute, control_dir: Path, *, via: str | None = None
     path = control_dir / SOCKET
     path.unlink(missing_ok=True)
     server = _Server(str(path), session)
-    path.chmod(0o666)  # the container's user connects; the directory is read-only to it
+    group = control_dir.stat().st_gid
+    if group != os.getgid():  # the container's group (see make_control_dir) connects
+        os.chown(path, -1, group)
+        path.chmod(0o660)
+    else:
+        path.chmod(0o600)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                               name="egress", daemon=True)
     thread.start()
@@ -163,102 +183,110 @@ class _Handler(BaseHTTPRequestHandler):
         return
 
     def do_GET(self) -> None:
-        self._forward()
+        try:
+            self._forward()
+        except EgressRefused as refused:
+            self._refuse(refused.status, str(refused))
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
 
     def _forward(self) -> None:
         session, route = self.server.session, self.server.session.route
         url = urlsplit(self.path)
+        if not plain_path(url.path):
+            raise EgressRefused(403, f"the harness egress proxy forwards no path with an empty, "
+                                f"`.` or `..` segment or an escape: {url.path[:200]!r}")
         endpoint = route.endpoint(url.path)
         if endpoint is not None:
-            self._pass(*endpoint, url.query)
+            self._pass(endpoint, url.query)
             return
         if not route.allows(self.command, url.path):
-            self._refuse(403, f"the harness egress proxy forwards only {route.vendor}'s API "
-                         f"calls; {self.command} {url.path} is not one of them")
-            return
-        body = self._body()
-        if body is None:
-            return
+            raise EgressRefused(403, f"the harness egress proxy forwards only {route.vendor}'s "
+                                f"API calls; {self.command} {url.path} is not one of them")
+        body = read_body(self.headers, self.rfile, BODY_LIMIT)
+        if route.screen is not None and (reason := route.screen(url.path, body)):
+            raise EgressRefused(403, f"the harness egress proxy refused this {route.vendor} "
+                                f"call: {reason}")
         pending = _Pending(self.command, url.path, route.tap(url.path, body))
         key = session.begin(pending)
-        complete = False
+        complete, pipe = False, None
         target = url.path + (f"?{query}" if (query := _query(url.query)) else "")
+        base = urlsplit(route.upstream).path.rstrip("/")
         try:
-            complete = self._relay(route.upstream, target, body, self._headers(route), pending)
+            complete, pipe = self._relay(route.upstream, base + target, body,
+                                         self._headers(route), pending)
         finally:
-            session.finish(key, complete=complete)
+            session.finish(key, complete=complete)  # metered before the client is waited on
+        self._deliver(pipe, complete)
 
-    def _pass(self, upstream: str, path: str, query: str) -> None:
-        """A named endpoint of the stage (an MCP server by URL): forwarded as it is."""
-        body = self._body()
-        if body is None:
-            return
+    def _pass(self, upstream: str, query: str) -> None:
+        """A named endpoint of the stage (an MCP server by URL): its exact URL, as it is."""
+        if query:
+            raise EgressRefused(403, "the harness egress proxy forwards an MCP server's own URL "
+                                "only, with no query of the client's")
+        body = read_body(self.headers, self.rfile, BODY_LIMIT)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
-        target = path + (f"?{query}" if query else "")
-        self._relay(upstream, target, body, headers, _Pending(self.command, path, _Unmetered()))
-
-    def _body(self) -> bytes | None:
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            return self._chunked_body()
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > BODY_LIMIT:
-            self._refuse(413, f"request body over {BODY_LIMIT} bytes")
-            return None
-        return self.rfile.read(length) if length else b""
-
-    def _chunked_body(self) -> bytes | None:
-        data = bytearray()
-        while True:
-            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-            if size == 0:
-                self.rfile.readline()
-                return bytes(data)
-            if len(data) + size > BODY_LIMIT:
-                self._refuse(413, f"request body over {BODY_LIMIT} bytes")
-                return None
-            data += self.rfile.read(size)
-            self.rfile.readline()
+        url = urlsplit(upstream)
+        target = (url.path or "/") + (f"?{url.query}" if url.query else "")
+        complete, pipe = self._relay(upstream, target, body, headers,
+                                     _Pending(self.command, url.path, _Unmetered()))
+        self._deliver(pipe, complete)
 
     def _relay(self, base: str, target: str, body: bytes, headers: dict[str, str],
-               pending: _Pending) -> bool:
-        """Forward one request and stream the answer back; whether it was read to its end."""
+               pending: _Pending) -> tuple[bool, ClientPipe | None]:
+        """Forward one request and read the whole answer, handing it to the client as it
+        comes; whether the upstream was read to its end, and the client's pipe."""
         try:
             upstream, response = _send(base, self.command, target, body, headers,
                                        via=self.server.session.via)
         except (OSError, http.client.HTTPException) as exc:
             self._refuse(502, f"the harness egress proxy could not reach {base}: {exc}")
-            return False
+            return False, None
         pending.upstream = upstream.sock
         try:
             pending.status = response.status
-            self.send_response(response.status, response.reason)
-            for name, value in response.getheaders():
-                if name.lower() not in _HOP:
-                    self.send_header(name, value)
-            self.send_header("Transfer-Encoding", "chunked")
-            self.end_headers()
-            return self._stream(response, pending.tap)
+            head = [f"HTTP/1.1 {response.status} {response.reason}".encode("latin-1", "replace")]
+            head += [f"{k}: {v}".encode("latin-1", "replace")
+                     for k, v in response.getheaders() if k.lower() not in _HOP]
+            pipe = ClientPipe(self.wfile, self.connection, CLIENT_BUFFER)
+            pipe.put(b"\r\n".join([*head, b"Transfer-Encoding: chunked", b"", b""]))
+            return self._drain(response, pending.tap, pipe), pipe
         finally:
             upstream.close()
 
-    def _stream(self, response: http.client.HTTPResponse, tap: UsageTap) -> bool:
+    def _drain(self, response: http.client.HTTPResponse, tap: UsageTap,
+               pipe: ClientPipe) -> bool:
+        """Read the upstream to its end into the meter, whatever the client does (up to
+        ``DRAIN_LIMIT`` bytes once the client is gone); whether it was read to its end."""
+        read = 0
         try:
             while chunk := response.read1(65536) if self.command != "HEAD" else b"":
                 tap.feed(chunk)
-                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-                self.wfile.flush()
-            self.wfile.write(b"0\r\n\r\n")
-            self.wfile.flush()
-        except (OSError, http.client.HTTPException):  # the CLI went away, or the upstream
-            self.close_connection = True
+                pipe.put(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                read += len(chunk)
+                if pipe.dropped and read > DRAIN_LIMIT:
+                    return False
+        except (OSError, http.client.HTTPException):  # the upstream broke, or was cut
             return False
+        if self.command != "HEAD":
+            pipe.put(b"0\r\n\r\n")
         return True
+
+    def _deliver(self, pipe: ClientPipe | None, complete: bool) -> None:
+        """Let the client take the rest; an answer cut upstream is cut for it too (the
+        connection closes before the last chunk)."""
+        if (pipe is not None and not pipe.close(CLIENT_GRACE)) or not complete:
+            self.close_connection = True
 
     def _headers(self, route: EgressRoute) -> dict[str, str]:
         drop = _HOP | route.strip
         headers = {k: v for k, v in self.headers.items() if k.lower() not in drop}
+        for name, pattern in route.drop_values.items():
+            for given in [k for k in headers if k.lower() == name.lower()]:
+                kept = [v.strip() for v in headers.pop(given).split(",")
+                        if v.strip() and not re.fullmatch(pattern, v.strip())]
+                if kept:
+                    headers[given] = ",".join(kept)
         headers.update(route.credential)
         for name, value in route.append.items():
             current = next((k for k in headers if k.lower() == name.lower()), None)
@@ -292,7 +320,7 @@ def _send(upstream: str, method: str, target: str, body: bytes, headers: dict[st
     if via:
         conn.set_tunnel(base.hostname or "", base.port or (443 if base.scheme == "https" else 80))
     try:
-        conn.request(method, base.path.rstrip("/") + target, body=body or None, headers=headers)
+        conn.request(method, target, body=body or None, headers=headers)
         return conn, conn.getresponse()
     except BaseException:
         conn.close()

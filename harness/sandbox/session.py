@@ -87,7 +87,7 @@ def _start(client: docker.DockerClient, cfg: SandboxConfig, spec: TicketSpec,
             remove_workspace(ws)
             raise
     dest.mkdir(parents=True)  # the bind mount's source must exist before the checkout fills it
-    control = make_control_dir()
+    control = make_control_dir(container_user())
     with ThreadPoolExecutor(1, thread_name_prefix="workspace") as pool:
         pending = pool.submit(make)
         try:

@@ -180,3 +180,92 @@ def _json(data: bytes) -> Any:
         return json.loads(data)
     except ValueError:
         return None
+
+
+# -- what the vendor must not fetch for the container ------------------------------------------
+# Server-side tools and request fields that make the vendor reach a URL the request names (an
+# MCP server, a web page, an image or document source): a channel out of the container, through
+# the vendor, to any address. Refused (403) rather than stripped, so the CLI's tool fails
+# visibly instead of the model answering as if it had searched.
+ANTHROPIC_FETCH_TOOLS = re.compile(r"(web_fetch|web_search|mcp_toolset)(_.*)?")
+# The beta flags of those features: dropped from ``anthropic-beta`` whatever the body says.
+ANTHROPIC_FETCH_BETAS = r"(mcp-client|web-fetch|web-search)-.*"
+GEMINI_FETCH_TOOLS = frozenset({"urlcontext", "googlesearch", "googlesearchretrieval",
+                                "enterprisewebsearch"})  # keys, snake or camel case
+
+
+class _Duplicate(ValueError):
+    pass
+
+
+def _strict_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):  # parsers differ on which one wins
+        raise _Duplicate(sorted(k for k in set(keys) if keys.count(k) > 1)[0])
+    return dict(pairs)
+
+
+def _request(body: bytes) -> dict[str, Any] | str:
+    """The request as a JSON object (none: empty), or why it is refused."""
+    if not body.strip():
+        return {}
+    try:
+        value = json.loads(body, object_pairs_hook=_strict_object)
+    except _Duplicate as dup:
+        return f"the request body repeats the key {str(dup)!r}"
+    except ValueError:
+        return "the request body is not JSON"
+    return value if isinstance(value, dict) else "the request body is not a JSON object"
+
+
+def anthropic_screen(path: str, body: bytes) -> str | None:
+    """Why an Anthropic call is refused: server-side MCP (``mcp_servers``), server tools that
+    fetch or search the web, image or document blocks whose source is a URL."""
+    request = _request(body)
+    if isinstance(request, str):
+        return request
+    if "mcp_servers" in request:
+        return ("`mcp_servers` (the API's MCP connector) is not allowed: give the stage its "
+                "MCP servers in stages.yaml instead")
+    for tool in request.get("tools") or []:
+        kind = tool.get("type") if isinstance(tool, dict) else None
+        if isinstance(kind, str) and ANTHROPIC_FETCH_TOOLS.fullmatch(kind):
+            return f"the server tool `{kind}` makes the API fetch URLs; it is not allowed"
+    blocks = [request.get("system")] + [m.get("content") for m in request.get("messages") or []
+                                        if isinstance(m, dict)]
+    if any(_url_source(b) for b in blocks):
+        return "an image or document with a URL source makes the API fetch it; send its data"
+    return None
+
+
+def _url_source(content: object) -> bool:
+    for block in content if isinstance(content, list) else []:
+        if not isinstance(block, dict):
+            continue
+        source = block.get("source")
+        if isinstance(source, dict) and (source.get("type") == "url" or "url" in source):
+            return True
+        if _url_source(block.get("content")) or (
+                isinstance(source, dict) and _url_source(source.get("content"))):
+            return True
+    return False
+
+
+def gemini_screen(path: str, body: bytes) -> str | None:
+    """Why a Gemini call is refused: the tools that fetch or search the web (URL context,
+    Google Search grounding), or a ``fileData`` part (a URI the API would fetch)."""
+    request = _request(body)
+    if isinstance(request, str):
+        return request
+    for tool in request.get("tools") or []:
+        for key in tool if isinstance(tool, dict) else ():
+            if key.replace("_", "").lower() in GEMINI_FETCH_TOOLS:
+                return f"the tool `{key}` makes the API fetch or search the web; not allowed"
+    contents = [request.get("systemInstruction") or request.get("system_instruction")]
+    contents += request.get("contents") or []
+    for content in contents:
+        for part in (content.get("parts") or []) if isinstance(content, dict) else []:
+            if isinstance(part, dict) and {"filedata"} & {k.replace("_", "").lower()
+                                                         for k in part}:
+                return "a `fileData` part makes the API fetch its URI; send inline data"
+    return None

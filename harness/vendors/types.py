@@ -204,19 +204,23 @@ class EgressRoute:
     strip: frozenset[str] = frozenset({"authorization", "x-api-key", "x-goog-api-key"})
     # Values added to a comma-separated request header (a beta flag the credential needs).
     append: Mapping[str, str] = field(default_factory=dict)
-    # The stage's other named endpoints (its MCP servers by URL): path prefix in the proxy ->
-    # upstream URL. Forwarded as they are (any method, no credential added), not metered.
+    # The stage's other named endpoints (its MCP servers by URL): path in the proxy -> upstream
+    # URL. Forwarded as they are (any method, no credential added), not metered; that exact
+    # path only.
     passthrough: Mapping[str, str] = field(default_factory=dict)
+    # (path, request body) -> why the call is refused, or None: a request that would make the
+    # vendor fetch a URL for the container (server-side MCP, web fetch, URL sources).
+    screen: Callable[[str, bytes], str | None] | None = None
+    # Values dropped from a comma-separated request header: header -> regex of a whole value
+    # (the beta flags that enable those vendor-side fetches).
+    drop_values: Mapping[str, str] = field(default_factory=dict)
 
     def allows(self, method: str, path: str) -> bool:
         return any(method == m and re.fullmatch(p, path) for m, p in self.allow)
 
-    def endpoint(self, path: str) -> tuple[str, str] | None:
-        """The upstream and the path there, for a path under a passthrough prefix."""
-        for prefix, upstream in self.passthrough.items():
-            if path == prefix or path.startswith(prefix + "/"):
-                return upstream, path[len(prefix):]
-        return None
+    def endpoint(self, path: str) -> str | None:
+        """The upstream URL of a passthrough path (that path exactly, nothing under it)."""
+        return self.passthrough.get(path)
 
 
 @dataclass(frozen=True)

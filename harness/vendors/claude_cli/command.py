@@ -10,7 +10,12 @@ from harness.resources import bundled
 from harness.vendors.claude_cli.options import ClaudeCliOptions
 from harness.vendors.claude_cli.session import Session
 from harness.vendors.cli_mcp import claude_mcp_config, mcp_passthrough
-from harness.vendors.egress import PLACEHOLDER_KEY, anthropic_tap
+from harness.vendors.egress import (
+    ANTHROPIC_FETCH_BETAS,
+    PLACEHOLDER_KEY,
+    anthropic_screen,
+    anthropic_tap,
+)
 from harness.vendors.errors import VendorError
 from harness.vendors.types import EgressRoute, ModelRequest
 
@@ -66,7 +71,8 @@ def claude_argv(request: ModelRequest, options: ClaudeCliOptions, session: Sessi
 def claude_route(request: ModelRequest, key: str, upstream: str | None,
                  vendor: str) -> EgressRoute:
     """What the egress proxy forwards for a session: the Messages API at the stage's endpoint,
-    with the real credential set on the host, and the stage's MCP servers given by URL."""
+    with the real credential set on the host, and the stage's MCP servers given by URL; never
+    a call that makes the API fetch a URL for the container."""
     key_env = request.settings.api_key_env
     bearer = key_env in BEARER_VARS
     return EgressRoute(
@@ -74,7 +80,8 @@ def claude_route(request: ModelRequest, key: str, upstream: str | None,
         {"Authorization": f"Bearer {key}"} if bearer else {"x-api-key": key}, API_CALLS,
         anthropic_tap,
         append={"anthropic-beta": OAUTH_BETA} if key_env == "CLAUDE_CODE_OAUTH_TOKEN" else {},
-        passthrough=mcp_passthrough(request.mcp_servers))
+        passthrough=mcp_passthrough(request.mcp_servers), screen=anthropic_screen,
+        drop_values={"anthropic-beta": ANTHROPIC_FETCH_BETAS})
 
 
 def claude_env(request: ModelRequest, session: Session, base_url: str) -> dict[str, str]:

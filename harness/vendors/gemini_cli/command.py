@@ -27,7 +27,7 @@ import shlex
 from typing import Any
 
 from harness.vendors.cli_mcp import gemini_mcp_servers, mcp_passthrough
-from harness.vendors.egress import PLACEHOLDER_KEY, gemini_tap
+from harness.vendors.egress import PLACEHOLDER_KEY, gemini_screen, gemini_tap
 from harness.vendors.errors import VendorError
 from harness.vendors.gemini_cli.options import GeminiCliOptions
 from harness.vendors.gemini_cli.session import Session
@@ -144,9 +144,10 @@ def gemini_route(request: ModelRequest, key: str, upstream: str | None,
                  vendor: str) -> EgressRoute:
     """What the egress proxy forwards for a session: the Gemini API's model calls at the
     stage's endpoint, with the real key set on the host, and the stage's MCP servers given by
-    URL."""
+    URL; never a call that makes the API fetch a URL or search the web for the container."""
     return EgressRoute(vendor, upstream or GEMINI_API_URL, {"x-goog-api-key": key},
-                       API_CALLS, gemini_tap, passthrough=mcp_passthrough(request.mcp_servers))
+                       API_CALLS, gemini_tap, passthrough=mcp_passthrough(request.mcp_servers),
+                       screen=gemini_screen)
 
 
 def gemini_env(session: Session, base_url: str, system_settings: str) -> dict[str, str]:
