@@ -10,6 +10,10 @@ Everything under the work tree is hostile input, so each command:
 * turns off everything repository state could make git run: hooks, fsmonitor, external diff and
   textconv, automatic gc and maintenance, transports. Filters and diff drivers named by a
   ``.gitattributes`` in the tree have no command, because only our config could give them one.
+  The private ``info/attributes`` (which outranks every ``.gitattributes``) unsets
+  ``working-tree-encoding``: a file that is not valid in the encoding a hostile attribute names
+  would otherwise make every ``add``, ``diff`` and ``checkout`` fail. Files go in and out as
+  their bytes.
 
 Because the git directory is explicit, git's repository-ownership check does not apply
 and is not switched off.
@@ -32,6 +36,8 @@ _HARDENED = (
     "core.symlinks=true", "core.autocrlf=false", "gc.auto=0", "maintenance.auto=false",
     "protocol.allow=never", "commit.gpgSign=false", "advice.detachedHead=false",
 )
+# Highest-precedence attributes, in the private git directory (see the module docstring).
+ATTRIBUTES = "* -working-tree-encoding\n"
 _NO_PROGRAMS = {"diff": ("--no-ext-diff", "--no-textconv"), "log": ("--no-ext-diff",),
                 "show": ("--no-ext-diff", "--no-textconv")}
 
@@ -48,6 +54,8 @@ class HostGit:
         g.run("init", "-q", "--bare", "--template=", str(git_dir), bare=True)
         for key, value in (("core.bare", "false"), ("core.logAllRefUpdates", "false")):
             g.run("config", key, value)
+        (git_dir / "info").mkdir(exist_ok=True)
+        (git_dir / "info" / "attributes").write_text(ATTRIBUTES)
         (git_dir / "objects" / "info").mkdir(parents=True, exist_ok=True)
         (git_dir / "objects" / "info" / "alternates").write_text(f"{alternate}\n")
         return g
