@@ -7,7 +7,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -31,6 +31,7 @@ from harness.sandbox.egress import (
     serve,
 )
 from harness.sandbox.files import WorkspaceFiles
+from harness.sandbox.quota import KILLER, Quota
 from harness.sandbox.workspace import Workspace, remove_workspace
 from harness.vendors.egress import EGRESS_PORT
 from harness.vendors.types import EgressRoute
@@ -98,6 +99,7 @@ class DockerSandbox(Sandbox):
         self.cfg = cfg
         owner = CONTAINER_UID if os.getuid() == 0 else None
         self.files = WorkspaceFiles(workspace.path, owner)
+        self.quota = Quota(workspace.path, cfg.workspace_quota)
         # One command at a time: each one's end kills every other process in the container.
         self._exec_lock = threading.Lock()
         self._forward: dict[str, Any] | None = None  # the egress relay, during a session
@@ -146,8 +148,21 @@ class DockerSandbox(Sandbox):
                               "cwd": workdir, "forward": self._forward})
         with self._exec_lock:
             started = time.monotonic()
-            out, err = self._exec_raw(request, env, timeout=limit + HOST_SLACK)
-            return self._result(out, err, time.monotonic() - started)
+            with self.quota.watch(stop=self._stop_command) as watch:
+                out, err = self._exec_raw(request, env, timeout=limit + HOST_SLACK)
+            return self.quota.verdict(self._result(out, err, time.monotonic() - started),
+                                      watch)
+
+    def _stop_command(self) -> None:
+        """Kill the running command's processes from a second exec (``KILLER``); if that
+        cannot start (a full pids limit), the container itself."""
+        api = self.client.api
+        try:
+            api.exec_start(api.exec_create(self.container.id, ["python3", "-I", "-c", KILLER],
+                                           workdir="/")["Id"])
+        except (docker.errors.APIError, requests.exceptions.RequestException):
+            with suppress(docker.errors.APIError, requests.exceptions.RequestException):
+                self.container.kill()  # gone already: the command is stopped either way
 
     def _exec_raw(self, request: str, env: Mapping[str, str] | None, *,
                   timeout: float) -> tuple[bytes, bytes]:

@@ -1,0 +1,66 @@
+"""The checkout's disk quota: a command that writes past it is stopped, says so, and the
+checkout can be cleaned up but not grown further."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from harness.sandbox.docker_sandbox import DockerSandbox
+from harness.sandbox.quota import disk_usage
+from tests.sandbox.conftest import CFG
+
+QUOTA = 64 << 20
+# How far past the quota a writer may get: 26-148 MiB measured on a loaded 2-core machine
+# (the tests print it); the writers try 2 GiB.
+ALLOWED = 512 << 20
+WRITE_2G = "dd if=/dev/zero of={} bs=1M count=2048 2>&1"
+MANY_FILES = ("python3 -c \"\nimport os\nos.makedirs('many')\nblock = b'x' * (1 << 20)\n"
+              "for i in range(2048):\n    open('many/%d' % i, 'wb').write(block)\n\"")
+
+
+def used(sandbox: DockerSandbox) -> int:
+    return disk_usage(sandbox.workspace.path)
+
+
+@pytest.fixture
+def small(open_sandbox: Callable[..., DockerSandbox], repo: Path) -> DockerSandbox:
+    return open_sandbox(repo, CFG.model_copy(update={"workspace_quota": QUOTA}))
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("command", [WRITE_2G.format("big"), MANY_FILES])
+def test_a_fast_writer_is_stopped_past_the_quota(small: DockerSandbox, command: str) -> None:
+    before = used(small)
+    done = small.exec(command, timeout=120)
+    past = used(small) - before - QUOTA
+    print(f"\n{command[:7]}: {past / (1 << 20):.0f} MiB past the quota when stopped, "
+          f"after {done.duration:.2f}s")
+    assert 0 < past < ALLOWED
+    assert not done.ok
+    assert "sandbox.workspace_quota" in done.summary()
+    assert "raise sandbox.workspace_quota in stages.yaml" in done.stderr
+
+
+@pytest.mark.docker
+def test_after_a_stop_the_checkout_can_shrink_but_not_grow(small: DockerSandbox) -> None:
+    assert not small.exec(WRITE_2G.format("big"), timeout=120).ok
+    stopped_at = used(small)
+    again = small.exec(WRITE_2G.format("more"), timeout=120)
+    print(f"\nsecond writer: {(used(small) - stopped_at) >> 20} MiB more")
+    assert used(small) - stopped_at < ALLOWED
+    assert "stopped" in again.summary()
+    cleaned = small.exec("rm -f big more && echo gone")
+    assert cleaned.ok
+    assert cleaned.stdout == "gone\n"
+    assert small.exec("head -c 1M /dev/zero > ok.bin && echo fine").stdout == "fine\n"
+    assert small.changed_files() == ["ok.bin"]
+
+
+@pytest.mark.docker
+def test_a_command_under_the_quota_runs_as_before(small: DockerSandbox) -> None:
+    done = small.exec("head -c 8M /dev/zero > mid.bin && echo done")
+    assert done.ok
+    assert done.stdout == "done\n"
