@@ -11,12 +11,14 @@ A tree's usage is its allocated blocks (``st_blocks``: a sparse file costs what 
 disk), each inode once, found by ``lstat`` alone. A walk costs a syscall per entry, so the
 thread mostly polls the filesystem's used space (one ``statvfs``) and walks the tree only when
 the filesystem has grown by more than the room left under the limit since the last walk, and
-at least every ``FULL_WALK`` seconds (in case something else freed space meanwhile).
+at least every ``FULL_WALK`` seconds (in case something else freed space meanwhile). The last
+measurement carries over to the next command: a short command costs no walk.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -27,7 +29,8 @@ from pathlib import Path
 from harness.sandbox.base import ExecResult
 
 POLL = 0.02  # seconds between statvfs calls
-FULL_WALK = 2.0  # seconds between walks even when the filesystem did not grow
+FULL_WALK = 2.0  # seconds between walks even when the filesystem did not grow ...
+WALK_SHARE = 20  # ... or this many times as long as the last walk took (a large tree)
 
 # Run in the container (as the container's user) to stop a command: SIGKILL, in passes until
 # none is left, every process but PID 1 and those whose parent is outside the container (exec'd
@@ -54,8 +57,9 @@ for _ in range(100):
 
 
 def disk_usage(tree: Path) -> int:
-    """Bytes allocated to ``tree`` and everything under it, never following a symlink."""
-    seen: set[tuple[int, int]] = set()
+    """Bytes allocated to ``tree`` and everything under it, never following a symlink; a file
+    with several links under it counts once."""
+    linked: set[tuple[int, int]] = set()
     total = os.lstat(tree).st_blocks * 512
     for _dirpath, dirnames, filenames, dirfd in os.fwalk(tree, follow_symlinks=False):
         for name in (*dirnames, *filenames):
@@ -63,9 +67,11 @@ def disk_usage(tree: Path) -> int:
                 st = os.stat(name, dir_fd=dirfd, follow_symlinks=False)
             except FileNotFoundError:
                 continue
-            if (st.st_dev, st.st_ino) not in seen:
-                seen.add((st.st_dev, st.st_ino))
-                total += st.st_blocks * 512
+            if not stat.S_ISDIR(st.st_mode) and st.st_nlink > 1:
+                if (st.st_dev, st.st_ino) in linked:
+                    continue
+                linked.add((st.st_dev, st.st_ino))
+            total += st.st_blocks * 512
     return total
 
 
@@ -82,6 +88,28 @@ class Watch:
     over: int | None = None
 
 
+@dataclass
+class Measure:
+    """The tree's usage as last walked, and the filesystem's used bytes just before."""
+
+    used: int
+    fs_used: int
+    at: float  # monotonic time of the walk
+    took: float  # seconds the walk took
+
+    @classmethod
+    def take(cls, tree: Path) -> Measure:
+        fs, started = filesystem_used(tree), time.monotonic()
+        used = disk_usage(tree)
+        return cls(used, fs, started, time.monotonic() - started)
+
+    def stale(self, tree: Path, limit: int) -> bool:
+        """The tree may be over ``limit`` by now, or it is time for a walk anyway."""
+        grown = filesystem_used(tree) - self.fs_used
+        due = max(FULL_WALK, WALK_SHARE * self.took)
+        return grown > limit - self.used or time.monotonic() - self.at > due
+
+
 class Quota:
     """The checkout may grow by ``quota`` bytes over its size at the start (``base``). A
     command that was stopped leaves the tree over that; the next command's limit is then the
@@ -90,7 +118,8 @@ class Quota:
     def __init__(self, tree: Path, quota: int) -> None:
         self.tree = tree
         self.quota = quota
-        self.base = disk_usage(tree)
+        self.last = Measure.take(tree)
+        self.base = self.last.used
         self._over = False  # the last command was stopped: measure before the next one
 
     @contextmanager
@@ -98,7 +127,8 @@ class Quota:
         """Watch the tree for the block (a command's run); ``stop`` it once when over."""
         limit = self.base + self.quota
         if self._over:
-            limit = max(limit, disk_usage(self.tree))
+            self.last = Measure.take(self.tree)
+            limit = max(limit, self.last.used)
         w = Watch(limit)
         done = threading.Event()
         thread = threading.Thread(target=self._poll, args=(w, done, stop), daemon=True,
@@ -112,17 +142,15 @@ class Quota:
             self._over = w.over is not None
 
     def _poll(self, w: Watch, done: threading.Event, stop: Callable[[], None]) -> None:
-        grown_at, walked = filesystem_used(self.tree), time.monotonic()
-        used = disk_usage(self.tree)
-        while used <= w.limit:
+        while True:
+            if self.last.stale(self.tree, w.limit):
+                self.last = Measure.take(self.tree)
+            if self.last.used > w.limit:
+                w.over = self.last.used
+                stop()
+                return
             if done.wait(POLL):
                 return
-            now = filesystem_used(self.tree)
-            if now - grown_at > w.limit - used or time.monotonic() - walked > FULL_WALK:
-                grown_at, walked = now, time.monotonic()
-                used = disk_usage(self.tree)
-        w.over = used
-        stop()
 
     def verdict(self, result: ExecResult, w: Watch) -> ExecResult:
         """``result``, marked as stopped for the quota when it was."""
