@@ -143,8 +143,11 @@ class Quota:
 
     def _poll(self, w: Watch, done: threading.Event, stop: Callable[[], None]) -> None:
         while True:
-            if self.last.stale(self.tree, w.limit):
-                self.last = Measure.take(self.tree)
+            try:
+                if self.last.stale(self.tree, w.limit):
+                    self.last = Measure.take(self.tree)
+            except OSError:  # the tree is gone (the sandbox is closing): nothing to watch
+                return
             if self.last.used > w.limit:
                 w.over = self.last.used
                 stop()
