@@ -144,7 +144,9 @@ class Quota:
     def _poll(self, w: Watch, done: threading.Event, stop: Callable[[], None]) -> None:
         while True:
             try:
-                if self.last.stale(self.tree, w.limit):
+                # Over the limit counts only as measured now: the last walk may predate a
+                # clean-up whose freed blocks the filesystem has already counted.
+                if self.last.used > w.limit or self.last.stale(self.tree, w.limit):
                     self.last = Measure.take(self.tree)
             except OSError:  # the tree is gone (the sandbox is closing): nothing to watch
                 return

@@ -3,11 +3,13 @@ checkout can be cleaned up but not grown further."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from harness.sandbox import quota
 from harness.sandbox.docker_sandbox import DockerSandbox
 from harness.sandbox.quota import disk_usage
 from tests.sandbox.conftest import CFG
@@ -64,3 +66,26 @@ def test_a_command_under_the_quota_runs_as_before(small: DockerSandbox) -> None:
     done = small.exec("head -c 8M /dev/zero > mid.bin && echo done")
     assert done.ok
     assert done.stdout == "done\n"
+
+
+def test_a_stale_measure_over_the_limit_is_taken_again_before_a_stop(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a clean-up the filesystem reports the freed blocks while the last walk still saw
+    them: that walk must not stop the next command (it did, when ext4 freed them in time)."""
+    fs = [1 << 40]
+    monkeypatch.setattr(quota, "filesystem_used", lambda _path: fs[0])
+    quota_ = quota.Quota(tmp_path, 1 << 20)
+    stops: list[int] = []
+    (tmp_path / "big").write_bytes(b"x" * (4 << 20))
+    fs[0] += 4 << 20
+    with quota_.watch(lambda: stops.append(1)) as first:
+        time.sleep(0.2)
+    assert first.over is not None
+    with quota_.watch(lambda: stops.append(2)) as cleanup:
+        (tmp_path / "big").unlink()
+        fs[0] -= 1 << 30  # freed, and something else on the disk freed more
+    with quota_.watch(lambda: stops.append(3)) as after:
+        time.sleep(0.2)
+    assert cleanup.over is None
+    assert after.over is None
+    assert stops == [1]
