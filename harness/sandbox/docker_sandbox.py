@@ -16,7 +16,7 @@ import docker
 import docker.errors
 import requests
 from docker.models.containers import Container
-from docker.types import Mount
+from docker.types import Mount, Ulimit
 
 from harness.config.schema import SandboxConfig
 from harness.errors import SandboxError
@@ -80,6 +80,9 @@ def run_container(client: docker.DockerClient, image: str, mount: Path, repo: Pa
             cap_drop=["ALL"], security_opt=["no-new-privileges"],
             nano_cpus=int(cfg.cpus * 1e9), mem_limit=cfg.memory, memswap_limit=cfg.memory,
             pids_limit=cfg.pids_limit,
+            # No one file may outgrow the quota: fallocate claims space faster than the quota's
+            # watcher looks, but not past RLIMIT_FSIZE (it is EFBIG, and SIGXFSZ to the writer).
+            ulimits=[Ulimit(name="fsize", soft=cfg.workspace_quota, hard=cfg.workspace_quota)],
             network_mode=BRIDGE if network == "always" else "none",
             environment={"HOME": "/tmp", "CI": "1"})
     except docker.errors.ImageNotFound:

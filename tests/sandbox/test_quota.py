@@ -18,7 +18,8 @@ QUOTA = 64 << 20
 # How far past the quota a writer may get: 26-148 MiB measured on a loaded 2-core machine
 # (the tests print it); the writers try 2 GiB.
 ALLOWED = 512 << 20
-WRITE_2G = "dd if=/dev/zero of={} bs=1M count=2048 2>&1"
+# 2 GiB in files of 32 MiB: no one file reaches the quota (RLIMIT_FSIZE would stop it).
+WRITE_2G = "head -c 2G /dev/zero | split -b 32M - {}."
 MANY_FILES = ("python3 -c \"\nimport os\nos.makedirs('many')\nblock = b'x' * (1 << 20)\n"
               "for i in range(2048):\n    open('many/%d' % i, 'wb').write(block)\n\"")
 
@@ -54,11 +55,22 @@ def test_after_a_stop_the_checkout_can_shrink_but_not_grow(small: DockerSandbox)
     print(f"\nsecond writer: {(used(small) - stopped_at) >> 20} MiB more")
     assert used(small) - stopped_at < ALLOWED
     assert "stopped" in again.summary()
-    cleaned = small.exec("rm -f big more && echo gone")
+    cleaned = small.exec("rm -f big.* more.* && echo gone")
     assert cleaned.ok
     assert cleaned.stdout == "gone\n"
     assert small.exec("head -c 1M /dev/zero > ok.bin && echo fine").stdout == "fine\n"
     assert small.changed_files() == ["ok.bin"]
+
+
+@pytest.mark.docker
+def test_no_one_file_outgrows_the_quota(small: DockerSandbox) -> None:
+    """fallocate claims 2 GiB in one call, before any watcher can look: RLIMIT_FSIZE stops it,
+    in the checkout and in the container's own filesystem alike."""
+    before = used(small)
+    done = small.exec("fallocate -l 2G one; echo $?; truncate -s 2G /tmp/sparse; echo $?")
+    assert used(small) - before <= QUOTA
+    assert done.stdout.split() == ["153", "153"]  # killed by SIGXFSZ
+    assert small.exec(f"head -c {QUOTA} /dev/zero > /tmp/fits && echo ok").stdout == "ok\n"
 
 
 @pytest.mark.docker
