@@ -61,9 +61,9 @@ class HostGit:
         return g
 
     def run(self, *args: str, stdin: str | None = None, env: Mapping[str, str] | None = None,
-            limit: bool = False, bare: bool = False) -> str:
-        """git's stdout. A failure raises ``WorkspaceError`` with git's own words; with
-        ``limit``, so does output over ``PATCH_LIMIT``."""
+            limit: bool = False, bare: bool = False, ok: tuple[int, ...] = (0,)) -> str:
+        """git's stdout. A failure (an exit code not in ``ok``) raises ``WorkspaceError`` with
+        git's own words; with ``limit``, so does output over ``PATCH_LIMIT``."""
         argv = self._argv(args)
         with subprocess.Popen(argv, cwd=self.work_tree, env=self._env(env, bare=bare),
                               stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
@@ -74,7 +74,7 @@ class HostGit:
                 proc.kill()
                 raise WorkspaceError(f"git {args[0]} on {self.work_tree} took over "
                                      f"{GIT_TIMEOUT:.0f}s and was stopped") from None
-        if proc.returncode != 0:
+        if proc.returncode not in ok:
             raise WorkspaceError(f"git {' '.join(args[:3])} failed on {self.work_tree} (exit "
                                  f"{proc.returncode}): {err.decode(errors='replace')[-800:]}")
         return out.decode("utf-8", "surrogateescape")
@@ -118,7 +118,9 @@ def minimal_env(home: Path) -> dict[str, str]:
 def _communicate(proc: subprocess.Popen[bytes], stdin: str | None,
                  limit: bool) -> tuple[bytes, bytes]:
     if not limit:
-        return proc.communicate(stdin.encode() if stdin is not None else None,
+        # surrogateescape: a path read from the tree may not be UTF-8 (as run() decodes it)
+        return proc.communicate(stdin.encode("utf-8", "surrogateescape") if stdin is not None
+                                else None,
                                 timeout=GIT_TIMEOUT)
     assert proc.stdout is not None
     assert proc.stderr is not None

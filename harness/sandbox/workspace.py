@@ -52,7 +52,13 @@ class Workspace:
 
     def stage_all(self) -> HostGit:
         """Stage the whole tree in the private index, but for ``_excludes``."""
-        return self._stage(scan_tree(self.path, self.max_file_size))
+        return self._stage(self._scan())
+
+    def _scan(self) -> TreeScan:
+        """What ``git add`` must leave out: but for what ``.gitignore`` leaves out anyway (an
+        exclude naming an ignored path fails the add; a build's cache is no news)."""
+        scan, g = scan_tree(self.path, self.max_file_size), self.git()
+        return TreeScan(_not_ignored(g, scan.nested), _not_ignored(g, scan.large))
 
     def _stage(self, scan: TreeScan) -> HostGit:
         """``git add -A`` with the pathspecs in a file: a tree can hold more nested
@@ -73,7 +79,7 @@ class Workspace:
         """Every change in the tree against the base commit, new files included, after a note
         naming the files left out for their size (text before the first ``diff --git``, which
         ``git apply`` skips)."""
-        scan = scan_tree(self.path, self.max_file_size)
+        scan = self._scan()
         g = self._stage(scan)  # the private index: the user's is never touched
         patch = g.run("diff", "--cached", "--binary", self.base_commit, "--", limit=True)
         patch = patch + "\n" if patch and not patch.endswith("\n") else patch
@@ -144,6 +150,16 @@ def _excludes(scan: TreeScan) -> list[str]:
     submodule, or refuse the whole add when it has no commit) and a file over the size limit
     (git holds a file in memory to hash and diff it: a 2 GiB sparse one crashed it)."""
     return [f":(exclude,literal){p}" for p in (*scan.nested, *scan.large)]
+
+
+def _not_ignored(g: HostGit, paths: list[str]) -> list[str]:
+    """``paths`` but those git ignores (``.gitignore``d and untracked), asked on stdin."""
+    if not paths:
+        return paths
+    out = g.run("check-ignore", "-z", "--stdin", stdin="".join(p + "\0" for p in paths),
+                ok=(0, 1))  # 1: none is ignored
+    ignored = set(out.split("\0"))
+    return [p for p in paths if p not in ignored]
 
 
 def skipped_note(paths: list[str], limit: int) -> str:

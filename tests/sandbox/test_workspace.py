@@ -127,7 +127,8 @@ def test_files_over_the_size_limit_are_never_read_by_host_git(open_sandbox: Open
     diff says so (the note quotes a name that looks like a diff header)."""
     sandbox = open_sandbox(repo, CFG.model_copy(update={"max_file_size": 1 << 20}))
     done = sandbox.exec("truncate -s 3G sparse.bin && head -c 2M /dev/urandom > "
-                        "'x\ndiff --git a' && echo small > small.txt")
+                        "'x\ndiff --git a' && echo small > small.txt && mkdir dist && "
+                        "truncate -s 2M dist/ignored.bin")  # .gitignore: no news, no note
     assert done.ok, done.stderr
     started = time.monotonic()
     diff = sandbox.diff()
@@ -195,3 +196,14 @@ def test_a_working_tree_encoding_attribute_does_not_end_the_run(open_sandbox: Op
 
 def git_in(sandbox: Sandbox, *args: str) -> str:
     return sandbox.workspace.git().run(*args)  # type: ignore[attr-defined, no-any-return]
+
+
+@pytest.mark.docker
+def test_a_nested_repository_in_an_ignored_directory(open_sandbox: Open, repo: Path) -> None:
+    """git add refuses an exclude pathspec that names an ignored path: such a repository (a
+    git dependency under an ignored dist/ or node_modules/) is left to .gitignore."""
+    sandbox = open_sandbox(repo, CFG.model_copy(update={"max_file_size": 1 << 20}))
+    assert sandbox.exec("mkdir -p dist/dep/.git && truncate -s 2M dist/big.bin && "
+                        "echo 1 > new.txt").ok
+    assert sandbox.changed_files() == ["new.txt"]
+    assert sandbox.diff().startswith("diff --git a/new.txt")
