@@ -4,8 +4,9 @@ The checkout is a host directory mounted read-write, so a command can fill the h
 through it (2 GiB in 1.6 s was measured). A size-limited filesystem would be a hard limit but
 needs root to mount, so instead a host thread measures the tree while each command runs and
 has the command stopped once the tree is over its limit. It is a watcher, not a limit: a fast
-writer gets some way past it before it is stopped (the tests measure how far), and
-``fallocate`` can claim space faster than any watcher looks.
+writer gets some way past it before it is stopped (the tests measure how far). ``fallocate``
+claims space faster than any watcher looks: the container's RLIMIT_FSIZE (the quota) bounds one
+call, not a loop of them.
 
 A tree's usage is its allocated blocks (``st_blocks``: a sparse file costs what it holds on
 disk), each inode once, found by ``lstat`` alone. A walk costs a syscall per entry, so the
