@@ -7,6 +7,7 @@ pricing). Parsing happens once, at the edge (``harness.config.load``); nothing e
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -69,6 +70,23 @@ Timeout = Annotated[
                     "description": "Duration with a unit; required on every stage."}),
 ]
 EnvVarName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+_SIZE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+def _size(value: object) -> object:
+    """``16m`` or ``4g`` (binary units, as docker's memory) to bytes; a plain int is bytes."""
+    if isinstance(value, str) and (m := re.fullmatch(r"(\d+(?:\.\d+)?)([kmgt]?)", value.strip())):
+        return int(float(m[1]) * _SIZE_UNITS[m[2]])
+    return value
+
+
+Size = Annotated[
+    StrictInt,
+    BeforeValidator(_size),
+    Field(ge=1 << 20),
+    WithJsonSchema({"type": "string", "pattern": r"^\d+(\.\d+)?[kmgt]?$",
+                    "examples": ["16m", "4g"], "description": "Bytes, or with a unit k/m/g/t."}),
+]
 
 
 def _stage_ref(value: object) -> object:
@@ -265,6 +283,14 @@ class SandboxConfig(Frozen):
     commit_branch_max_file_mb: Annotated[StrictInt, Field(ge=1, le=1_000_000)] = Field(
         50, description="--commit-branch refuses a result holding a new or changed file over "
         "this many MiB (the branch is not created; the result stays in final.diff).")
+    workspace_quota: Size = Field(
+        4 << 30, description="Disk space the checkout may grow by during a run (bytes on disk, "
+        "e.g. 4g). A command that takes it past this is stopped, and a later one may not grow it "
+        "further.")
+    max_file_size: Size = Field(
+        16 << 20, description="Files larger than this (apparent size, so sparse files count "
+        "whole) are left out of the diff, the changed files and commits: host git never reads "
+        "them. The diff names them.")
 
 
 class CalibrationConfig(Frozen):

@@ -124,7 +124,7 @@ def attempt_sandbox(client: docker.DockerClient, run_dir: Path, state: dict[str,
                     f"the recorded image is gone; rebuilt: {same} "
                     f"({now[:19]} vs recorded {recorded[:19] or 'none'})")
             diff = run_dir / str(attempt["diff"])
-            if diff.exists() and diff.stat().st_size:
+            if diff.exists() and re.search(rb"^diff --git ", diff.read_bytes(), re.M):
                 sandbox.workspace.git().run("apply", "--binary", "--whitespace=nowarn", str(diff))
             yield sandbox, note
     finally:

@@ -26,10 +26,12 @@ class ExecResult:
     oom_killed: bool = False
     duration: float = 0.0
     truncated: int = 0  # characters cut from the middle of stdout and stderr together
+    quota_exceeded: bool = False  # stopped: the checkout grew past sandbox.workspace_quota
 
     @property
     def ok(self) -> bool:
-        return self.exit_code == 0 and not self.timed_out and not self.oom_killed
+        return (self.exit_code == 0 and not self.timed_out and not self.oom_killed
+                and not self.quota_exceeded)
 
     def summary(self) -> str:
         """One line for logs and feedback: how the command ended."""
@@ -37,6 +39,8 @@ class ExecResult:
             how = "timed out (process group killed)"
         elif self.oom_killed:
             how = "killed: out of memory"
+        elif self.quota_exceeded:
+            how = "stopped: the checkout grew past sandbox.workspace_quota"
         else:
             how = f"exit {self.exit_code}"
         cut = f", {self.truncated} chars of output cut" if self.truncated else ""

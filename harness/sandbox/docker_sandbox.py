@@ -7,7 +7,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -16,7 +16,7 @@ import docker
 import docker.errors
 import requests
 from docker.models.containers import Container
-from docker.types import Mount
+from docker.types import Mount, Ulimit
 
 from harness.config.schema import SandboxConfig
 from harness.errors import SandboxError
@@ -31,6 +31,7 @@ from harness.sandbox.egress import (
     serve,
 )
 from harness.sandbox.files import WorkspaceFiles
+from harness.sandbox.quota import KILLER, Quota
 from harness.sandbox.workspace import Workspace, remove_workspace
 from harness.vendors.egress import EGRESS_PORT
 from harness.vendors.types import EgressRoute
@@ -79,6 +80,9 @@ def run_container(client: docker.DockerClient, image: str, mount: Path, repo: Pa
             cap_drop=["ALL"], security_opt=["no-new-privileges"],
             nano_cpus=int(cfg.cpus * 1e9), mem_limit=cfg.memory, memswap_limit=cfg.memory,
             pids_limit=cfg.pids_limit,
+            # No one file may outgrow the quota: fallocate claims space faster than the quota's
+            # watcher looks, but not past RLIMIT_FSIZE (it is EFBIG, and SIGXFSZ to the writer).
+            ulimits=[Ulimit(name="fsize", soft=cfg.workspace_quota, hard=cfg.workspace_quota)],
             network_mode=BRIDGE if network == "always" else "none",
             environment={"HOME": "/tmp", "CI": "1"})
     except docker.errors.ImageNotFound:
@@ -99,6 +103,7 @@ class DockerSandbox(Sandbox):
         self.cfg = cfg
         owner = CONTAINER_UID if os.getuid() == 0 else None
         self.files = WorkspaceFiles(workspace.path, owner)
+        self.quota = Quota(workspace.path, cfg.workspace_quota)
         # One command at a time: each one's end kills every other process in the container.
         self._exec_lock = threading.Lock()
         self._forward: dict[str, Any] | None = None  # the egress relay, during a session
@@ -149,8 +154,21 @@ class DockerSandbox(Sandbox):
                               "cwd": workdir, "forward": self._forward})
         with self._exec_lock:
             started = time.monotonic()
-            out, err = self._exec_raw(request, env, timeout=limit + HOST_SLACK)
-            return self._result(out, err, time.monotonic() - started)
+            with self.quota.watch(stop=self._stop_command) as watch:
+                out, err = self._exec_raw(request, env, timeout=limit + HOST_SLACK)
+            return self.quota.verdict(self._result(out, err, time.monotonic() - started),
+                                      watch)
+
+    def _stop_command(self) -> None:
+        """Kill the running command's processes from a second exec (``KILLER``); if that
+        cannot start (a full pids limit), the container itself."""
+        api = self.client.api
+        try:
+            api.exec_start(api.exec_create(self.container.id, ["python3", "-I", "-c", KILLER],
+                                           workdir="/")["Id"])
+        except (docker.errors.APIError, requests.exceptions.RequestException):
+            with suppress(docker.errors.APIError, requests.exceptions.RequestException):
+                self.container.kill()  # gone already: the command is stopped either way
 
     def _exec_raw(self, request: str, env: Mapping[str, str] | None, *,
                   timeout: float) -> tuple[bytes, bytes]:

@@ -10,6 +10,10 @@ Everything under the work tree is hostile input, so each command:
 * turns off everything repository state could make git run: hooks, fsmonitor, external diff and
   textconv, automatic gc and maintenance, transports. Filters and diff drivers named by a
   ``.gitattributes`` in the tree have no command, because only our config could give them one.
+  The private ``info/attributes`` (which outranks every ``.gitattributes``) unsets
+  ``working-tree-encoding``: a file that is not valid in the encoding a hostile attribute names
+  would otherwise make every ``add``, ``diff`` and ``checkout`` fail. Files go in and out as
+  their bytes.
 
 Because the git directory is explicit, git's repository-ownership check does not apply
 and is not switched off.
@@ -32,6 +36,8 @@ _HARDENED = (
     "core.symlinks=true", "core.autocrlf=false", "gc.auto=0", "maintenance.auto=false",
     "protocol.allow=never", "commit.gpgSign=false", "advice.detachedHead=false",
 )
+# Highest-precedence attributes, in the private git directory (see the module docstring).
+ATTRIBUTES = "* -working-tree-encoding\n"
 _NO_PROGRAMS = {"diff": ("--no-ext-diff", "--no-textconv"), "log": ("--no-ext-diff",),
                 "show": ("--no-ext-diff", "--no-textconv")}
 
@@ -48,14 +54,16 @@ class HostGit:
         g.run("init", "-q", "--bare", "--template=", str(git_dir), bare=True)
         for key, value in (("core.bare", "false"), ("core.logAllRefUpdates", "false")):
             g.run("config", key, value)
+        (git_dir / "info").mkdir(exist_ok=True)
+        (git_dir / "info" / "attributes").write_text(ATTRIBUTES)
         (git_dir / "objects" / "info").mkdir(parents=True, exist_ok=True)
         (git_dir / "objects" / "info" / "alternates").write_text(f"{alternate}\n")
         return g
 
     def run(self, *args: str, stdin: str | None = None, env: Mapping[str, str] | None = None,
-            limit: bool = False, bare: bool = False) -> str:
-        """git's stdout. A failure raises ``WorkspaceError`` with git's own words; with
-        ``limit``, so does output over ``PATCH_LIMIT``."""
+            limit: bool = False, bare: bool = False, ok: tuple[int, ...] = (0,)) -> str:
+        """git's stdout. A failure (an exit code not in ``ok``) raises ``WorkspaceError`` with
+        git's own words; with ``limit``, so does output over ``PATCH_LIMIT``."""
         argv = self._argv(args)
         with subprocess.Popen(argv, cwd=self.work_tree, env=self._env(env, bare=bare),
                               stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
@@ -66,7 +74,7 @@ class HostGit:
                 proc.kill()
                 raise WorkspaceError(f"git {args[0]} on {self.work_tree} took over "
                                      f"{GIT_TIMEOUT:.0f}s and was stopped") from None
-        if proc.returncode != 0:
+        if proc.returncode not in ok:
             raise WorkspaceError(f"git {' '.join(args[:3])} failed on {self.work_tree} (exit "
                                  f"{proc.returncode}): {err.decode(errors='replace')[-800:]}")
         return out.decode("utf-8", "surrogateescape")
@@ -110,7 +118,9 @@ def minimal_env(home: Path) -> dict[str, str]:
 def _communicate(proc: subprocess.Popen[bytes], stdin: str | None,
                  limit: bool) -> tuple[bytes, bytes]:
     if not limit:
-        return proc.communicate(stdin.encode() if stdin is not None else None,
+        # surrogateescape: a path read from the tree may not be UTF-8 (as run() decodes it)
+        return proc.communicate(stdin.encode("utf-8", "surrogateescape") if stdin is not None
+                                else None,
                                 timeout=GIT_TIMEOUT)
     assert proc.stdout is not None
     assert proc.stderr is not None

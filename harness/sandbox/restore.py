@@ -3,6 +3,8 @@ session left, replayed). Only the sandbox boundary is used: reset, one file, one
 
 from __future__ import annotations
 
+import re
+
 from harness.errors import SandboxError
 from harness.sandbox.base import WORKDIR, Sandbox
 
@@ -14,7 +16,7 @@ def restore(sandbox: Sandbox, patch: str) -> None:
     base). Applied from ``/`` in the container, where no repository is found: git applies it
     as a plain patch under /workspace."""
     sandbox.reset()
-    if not patch:
+    if not re.search(r"^diff --git ", patch, re.M):  # empty, or only the diff's note
         return
     sandbox.write_file(PATCH, patch)
     try:

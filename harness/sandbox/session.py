@@ -77,7 +77,8 @@ def _start(client: docker.DockerClient, cfg: SandboxConfig, spec: TicketSpec,
     who = Identity(spec.run_id, spec.ticket, str(spec.run_dir.resolve()))
     owner = container_user() if _host_is_root() else None
     make = partial(create_workspace, spec.repo, dest, base=commit,
-                   include_uncommitted=spec.include_uncommitted, owner=owner)
+                   include_uncommitted=spec.include_uncommitted, owner=owner,
+                   max_file_size=cfg.max_file_size)
     if spec.include_uncommitted:
         ws = make()
         try:

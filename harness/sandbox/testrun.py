@@ -75,7 +75,8 @@ class Judge:
 
     def verdict(self, run: TestRun) -> Verdict:
         result = run.result
-        return judge(run.report, ok=result.ok, stopped=result.timed_out or result.oom_killed,
+        stopped = result.timed_out or result.oom_killed or result.quota_exceeded
+        return judge(run.report, ok=result.ok, stopped=stopped,
                      scope=run.scope, baseline=self.baseline, fail_to_pass=self.fail_to_pass)
 
 

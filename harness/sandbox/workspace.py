@@ -15,8 +15,10 @@ hooks and object store are byte-identical after any run.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shutil
+import stat
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -31,6 +33,9 @@ from harness.sandbox.hostgit import HostGit
 WORKSPACE_DIR = "workspace"  # the tree's name inside a run directory
 LARGE_REPO_FILES = 100_000
 ATTRIBUTES_LIMIT = 1 << 20  # bytes of .gitattributes read for the notes
+DEFAULT_MAX_FILE_SIZE = 16 << 20  # as SandboxConfig.max_file_size
+PATHSPECS = "harness-pathspecs"  # in the private git directory: what `git add` stages
+NOTE_PATHS = 20  # skipped paths named in a diff's note
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -58,6 +63,7 @@ class Workspace:
     # Stops everything that could write the tree for the length of a git read (the sandbox
     # freezes its container); a tree nothing else writes needs none.
     quiesce: Quiesce = field(default=nullcontext, compare=False, repr=False)
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE  # larger files are never read by host git
 
     @property
     def git_dir(self) -> Path:
@@ -68,12 +74,23 @@ class Workspace:
         return HostGit(self.git_dir, self.path)
 
     def stage_all(self) -> HostGit:
-        """Stage the whole tree in the private index. A directory holding its own ``.git`` (a
-        repository made inside the sandbox) is left out: git would record it as a submodule,
-        or refuse the whole add when it has no commit."""
+        """Stage the whole tree in the private index, but for ``_excludes``."""
+        return self._stage(self._scan())
+
+    def _scan(self) -> TreeScan:
+        """What ``git add`` must leave out: but for what ``.gitignore`` leaves out anyway (an
+        exclude naming an ignored path fails the add; a build's cache is no news)."""
+        scan, g = scan_tree(self.path, self.max_file_size), self.git()
+        return TreeScan(_not_ignored(g, scan.nested), _not_ignored(g, scan.large))
+
+    def _stage(self, scan: TreeScan) -> HostGit:
+        """``git add -A`` with the pathspecs in a file: a tree can hold more nested
+        repositories than an argv can list (120k raised E2BIG)."""
         g = self.git()
-        nested = [f":(exclude,literal){p}" for p in nested_repositories(self.path)]
-        g.run("add", "-A", "--", ".", *nested)
+        specs = self.git_dir / PATHSPECS
+        specs.write_bytes(b"".join(s.encode("utf-8", "surrogateescape") + b"\0"
+                                   for s in (".", *_excludes(scan))))
+        g.run("add", "-A", f"--pathspec-from-file={specs}", "--pathspec-file-nul")
         return g
 
     @quiesced
@@ -84,10 +101,14 @@ class Workspace:
 
     @quiesced
     def diff(self) -> str:
-        """Every change in the tree against the base commit, new files included."""
-        g = self.stage_all()  # the private index: the user's is never touched
+        """Every change in the tree against the base commit, new files included, after a note
+        naming the files left out for their size (text before the first ``diff --git``, which
+        ``git apply`` skips)."""
+        scan = self._scan()
+        g = self._stage(scan)  # the private index: the user's is never touched
         patch = g.run("diff", "--cached", "--binary", self.base_commit, "--", limit=True)
-        return patch + "\n" if patch and not patch.endswith("\n") else patch
+        patch = patch + "\n" if patch and not patch.endswith("\n") else patch
+        return skipped_note(scan.large, self.max_file_size) + patch
 
     @quiesced
     def reset(self, owner: tuple[int, int] | None = None) -> None:
@@ -107,16 +128,64 @@ class Workspace:
         return g.run("rev-parse", "HEAD").strip()
 
 
+@dataclass(frozen=True)
+class TreeScan:
+    nested: list[str]  # directories holding their own .git, relative to the tree
+    large: list[str]  # regular files over the size limit (apparent size), relative
+
+
+def scan_tree(tree: Path, max_file_size: int) -> TreeScan:
+    """One ``lstat`` walk of ``tree`` (never ``.gitattributes``, which the container writes):
+    nested repositories, and files git must not read for their size."""
+    scan = TreeScan([], [])
+    for dirpath, dirnames, filenames, dirfd in os.fwalk(tree, follow_symlinks=False):
+        rel = os.path.relpath(dirpath, tree)
+        if dirpath != str(tree) and ".git" in (*dirnames, *filenames):
+            scan.nested.append(rel)
+            dirnames[:] = []
+            continue
+        dirnames[:] = [d for d in dirnames if d != ".git"]
+        for name in filenames:
+            try:
+                st = os.stat(name, dir_fd=dirfd, follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            if stat.S_ISREG(st.st_mode) and st.st_size > max_file_size:
+                scan.large.append(os.path.normpath(os.path.join(rel, name)))
+    return scan
+
+
 def nested_repositories(tree: Path) -> list[str]:
     """Directories under ``tree`` (not itself) that hold a ``.git``, relative to it."""
-    found: list[str] = []
-    for dirpath, dirnames, filenames, _ in os.fwalk(tree, follow_symlinks=False):
-        if dirpath != str(tree) and ".git" in (*dirnames, *filenames):
-            found.append(os.path.relpath(dirpath, tree))
-            dirnames[:] = []
-        else:
-            dirnames[:] = [d for d in dirnames if d != ".git"]
-    return found
+    return scan_tree(tree, 1 << 62).nested
+
+
+def _excludes(scan: TreeScan) -> list[str]:
+    """Pathspecs ``git add`` leaves out: a nested repository (git would record it as a
+    submodule, or refuse the whole add when it has no commit) and a file over the size limit
+    (git holds a file in memory to hash and diff it: a 2 GiB sparse one crashed it)."""
+    return [f":(exclude,literal){p}" for p in (*scan.nested, *scan.large)]
+
+
+def _not_ignored(g: HostGit, paths: list[str]) -> list[str]:
+    """``paths`` but those git ignores (``.gitignore``d and untracked), asked on stdin."""
+    if not paths:
+        return paths
+    out = g.run("check-ignore", "-z", "--stdin", stdin="".join(p + "\0" for p in paths),
+                ok=(0, 1))  # 1: none is ignored
+    ignored = set(out.split("\0"))
+    return [p for p in paths if p not in ignored]
+
+
+def skipped_note(paths: list[str], limit: int) -> str:
+    """Lines naming ``paths`` (quoted: a name may hold a newline or look like a diff header)."""
+    if not paths:
+        return ""
+    named = ", ".join(json.dumps(p) for p in sorted(paths)[:NOTE_PATHS])
+    more = f" and {len(paths) - NOTE_PATHS} more" if len(paths) > NOTE_PATHS else ""
+    return (f"harness: {len(paths)} file(s) over sandbox.max_file_size ({limit >> 20} MiB) are "
+            f"not in this diff (host git does not read them; they are still in the workspace; "
+            f"raise the limit in stages.yaml to include them): {named}{more}\n\n")
 
 
 def git_dir_of(tree: Path) -> Path:
@@ -156,7 +225,8 @@ def user_objects(repo_path: Path) -> Path:
 
 def create_workspace(repo_path: Path, dest: Path, *, base: str = "HEAD",
                      include_uncommitted: bool = False,
-                     owner: tuple[int, int] | None = None) -> Workspace:
+                     owner: tuple[int, int] | None = None,
+                     max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> Workspace:
     """Check out ``base`` of ``repo_path`` at ``dest`` (absent, or an empty directory)."""
     repo = open_repo(repo_path)
     commit = resolve_base(repo, base)
@@ -176,7 +246,7 @@ def create_workspace(repo_path: Path, dest: Path, *, base: str = "HEAD",
     except BaseException:
         remove_workspace(ws)
         raise
-    return Workspace(ws.repo, dest, commit, notes)
+    return Workspace(ws.repo, dest, commit, notes, max_file_size=max_file_size)
 
 
 def remove_workspace(ws: Workspace) -> None:

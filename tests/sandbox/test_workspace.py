@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,8 +12,9 @@ import pytest
 
 from harness.errors import WorkspaceError
 from harness.sandbox.base import Sandbox
+from harness.sandbox.restore import restore
 from harness.sandbox.workspace import create_workspace, remove_workspace
-from tests.sandbox.conftest import git, make_repo
+from tests.sandbox.conftest import CFG, git, make_repo
 
 Open = Callable[..., Sandbox]
 
@@ -116,3 +118,92 @@ def test_submodules_and_lfs_are_noted(tmp_path: Path) -> None:
     finally:
         remove_workspace(ws)
     assert not ws.path.exists()
+
+
+@pytest.mark.docker
+def test_files_over_the_size_limit_are_never_read_by_host_git(open_sandbox: Open,
+                                                              repo: Path) -> None:
+    """A sparse file counts by its apparent size; git neither stages nor diffs it, and the
+    diff says so (the note quotes a name that looks like a diff header)."""
+    sandbox = open_sandbox(repo, CFG.model_copy(update={"max_file_size": 1 << 20}))
+    done = sandbox.exec("truncate -s 3G sparse.bin && head -c 2M /dev/urandom > "
+                        "'x\ndiff --git a' && echo small > small.txt && mkdir dist && "
+                        "truncate -s 2M dist/ignored.bin")  # .gitignore: no news, no note
+    assert done.ok, done.stderr
+    started = time.monotonic()
+    diff = sandbox.diff()
+    assert time.monotonic() - started < 20  # reading 3 GiB of zeros took far longer
+    note, _, patch = diff.partition("\n\n")
+    assert "2 file(s) over sandbox.max_file_size (1 MiB)" in note
+    assert '"sparse.bin"' in note
+    assert '"x\\ndiff --git a"' in note
+    assert patch.startswith("diff --git a/small.txt b/small.txt")
+    assert patch.count("diff --git") == 1
+    assert sandbox.changed_files() == ["small.txt"]
+    assert "sparse.bin" not in git_in(sandbox, "ls-tree", "-r", "--name-only",
+                                      sandbox.workspace.commit("c"))  # type: ignore[attr-defined]
+    restore(sandbox, diff)  # a note before the patch is not a patch error
+    assert sandbox.read_file("small.txt") == "small\n"
+
+
+@pytest.mark.docker
+def test_a_note_without_a_patch_restores_to_the_base(open_sandbox: Open, repo: Path) -> None:
+    sandbox = open_sandbox(repo, CFG.model_copy(update={"max_file_size": 1 << 20}))
+    assert sandbox.exec("truncate -s 2M big.bin").ok
+    diff = sandbox.diff()
+    assert diff.startswith("harness: 1 file(s)")
+    assert "diff --git" not in diff
+    restore(sandbox, diff)
+    assert not sandbox.exists("big.bin")
+
+
+@pytest.mark.docker
+def test_many_nested_repositories_do_not_overflow_argv(open_sandbox: Open, repo: Path) -> None:
+    """Each nested repository is one exclude pathspec: 12k with 200-character names are 2.5 MB,
+    over what an argv may hold."""
+    sandbox = open_sandbox(repo)
+    make = ("import os\nfor i in range(12000):\n"
+            "    d = 'n/%05d' % i + 'x' * 195\n"
+            "    os.makedirs(d)\n    open(d + '/.git', 'w').close()\n")
+    assert sandbox.exec(["python3", "-c", make], timeout=120).ok
+    sandbox.write_file("kept.txt", "kept\n")
+    assert sandbox.changed_files() == ["kept.txt"]
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("where", ["committed", "written in the sandbox"])
+def test_a_working_tree_encoding_attribute_does_not_end_the_run(open_sandbox: Open,
+                                                                tmp_path: Path,
+                                                                where: str) -> None:
+    """UTF-16 named for a file that is not valid in it: git's conversion would fail every
+    checkout, add and diff. The private attributes unset it; files go in and out as bytes."""
+    attrs = "*.txt working-tree-encoding=UTF-16\n"
+    repo = make_repo(tmp_path / "enc", {"a.txt": "plain\n"})
+    (repo / "b.txt").write_bytes(b"\xff\xfe\x00\xd8 lone surrogate")
+    git(repo, "add", "b.txt")
+    if where == "committed":  # after the files: git converts only what it adds
+        (repo / ".gitattributes").write_text(attrs)
+        git(repo, "add", ".gitattributes")
+    git(repo, "commit", "-qm", "odd bytes")
+    sandbox = open_sandbox(repo)
+    assert sandbox.read_file("a.txt") == "plain\n"
+    if where != "committed":
+        sandbox.write_file(".gitattributes", attrs)
+    assert sandbox.exec("printf '\\377\\376\\000\\330 new' > c.txt && echo more >> a.txt").ok
+    assert set(sandbox.changed_files()) >= {"a.txt", "c.txt"}
+    assert "+more" in sandbox.diff()
+
+
+def git_in(sandbox: Sandbox, *args: str) -> str:
+    return sandbox.workspace.git().run(*args)  # type: ignore[attr-defined, no-any-return]
+
+
+@pytest.mark.docker
+def test_a_nested_repository_in_an_ignored_directory(open_sandbox: Open, repo: Path) -> None:
+    """git add refuses an exclude pathspec that names an ignored path: such a repository (a
+    git dependency under an ignored dist/ or node_modules/) is left to .gitignore."""
+    sandbox = open_sandbox(repo, CFG.model_copy(update={"max_file_size": 1 << 20}))
+    assert sandbox.exec("mkdir -p dist/dep/.git && truncate -s 2M dist/big.bin && "
+                        "echo 1 > new.txt").ok
+    assert sandbox.changed_files() == ["new.txt"]
+    assert sandbox.diff().startswith("diff --git a/new.txt")
