@@ -271,10 +271,12 @@ class DockerSandbox(Sandbox):
 
     def search(self, pattern: str, path: str = ".", *, limit: int = 200) -> list[SearchHit]:
         self.files.resolve(path)
-        # Sorted by path, so a cut keeps the first matches, not the first a thread found.
+        # Sorted by path, so a cut keeps the first matches, not the first a thread found; the
+        # repository's ignore rules apply though the checkout has no .git (--no-require-git),
+        # so a built dist/ does not crowd out src/.
         result = self.exec(["rg", "--line-number", "--no-heading", "--color", "never",
-                            "--sort", "path", "--max-columns", "400", "-e", pattern, "--",
-                            path], timeout=60)
+                            "--sort", "path", "--no-require-git", "--max-columns", "400",
+                            "-e", pattern, "--", path], timeout=60)
         if result.exit_code == 2:
             raise ValueError(f"search failed: {result.stderr.strip()[:500]}")
         hits = []

@@ -152,6 +152,13 @@ def test_file_tools(sandbox: Sandbox) -> None:
     assert {(h.path, h.line) for h in hits} >= {("src/app.js", 1), ("test/app.test.js", 3)}
 
 
+def test_search_skips_what_the_repositorys_gitignore_ignores(sandbox: Sandbox) -> None:
+    sandbox.write_file("dist/bundle.js", "exports.greet = 1;\n")  # .gitignore: dist/
+    paths = {h.path for h in sandbox.search(r"greet\b")}
+    assert "src/app.js" in paths
+    assert "dist/bundle.js" not in paths
+
+
 def test_search_is_sorted_so_a_cut_keeps_the_first_matches(sandbox: Sandbox) -> None:
     for n in reversed(range(40)):
         sandbox.write_file(f"z/f{n:02}.txt", "needle\nneedle\n")
