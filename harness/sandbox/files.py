@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 
 from harness.errors import PathOutsideWorkspaceError
 from harness.sandbox.base import WORKDIR
+from harness.sandbox.ignores import IGNORE_FILE, IGNORE_LIMIT, Ignores
 
 SKIP_DIRS = frozenset({".git", "node_modules", ".hg", ".svn", "dist", ".turbo", ".nx"})
 READ_LIMIT = 4 << 20  # bytes read of one file; a larger one is read up to here
@@ -112,8 +113,11 @@ class WorkspaceFiles:
             return False
 
     def listing(self, path: str = ".", limit: int = 2000) -> list[str]:
+        """Files under ``path``, sorted, without what the repository's ``.gitignore`` files
+        (at ``path``, above it and below it) or ``SKIP_DIRS`` leave out."""
         parts = _parts(path)
         prefix = PurePosixPath(*parts) if parts else PurePosixPath()
+        rules = self._ignores_above(parts)
         with self._locate(parts, follow_last=True) as (dirfd, name):
             found = _lstat(name, dirfd)
             if found is None:
@@ -122,9 +126,22 @@ class WorkspaceFiles:
                 return [str(prefix)]
             fd = os.open(name, _DIR, dir_fd=dirfd)
         try:
-            return _walk(fd, prefix, limit)
+            return _walk(fd, prefix, limit, rules)
         finally:
             os.close(fd)
+
+    def _ignores_above(self, parts: list[str]) -> Ignores:
+        """The ``.gitignore`` rules of the root and every directory down to (not including)
+        ``parts``; the walk adds those from there on."""
+        rules = Ignores()
+        for depth in range(len(parts)):
+            base = PurePosixPath(*parts[:depth]) if depth else PurePosixPath()
+            try:
+                data, _ = self._read_bytes(str(base / IGNORE_FILE), IGNORE_LIMIT)
+            except (OSError, ValueError):
+                continue  # none, or not a regular file
+            rules.add(base, data)
+        return rules
 
     def _read_bytes(self, path: str, limit: int) -> tuple[bytes, int]:
         """Up to ``limit`` + 1 bytes of a regular file, and its size."""
@@ -246,12 +263,32 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-def _walk(fd: int, prefix: PurePosixPath, limit: int) -> list[str]:
+def _walk(fd: int, prefix: PurePosixPath, limit: int, rules: Ignores) -> list[str]:
     out: list[str] = []
-    for dirpath, dirnames, filenames, _ in os.fwalk(".", dir_fd=fd, follow_symlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
-        rel = prefix / dirpath
-        out.extend(str(rel / f) for f in sorted(filenames))
+    for dirpath, dirnames, filenames, dirfd in os.fwalk(".", dir_fd=fd, follow_symlinks=False):
+        rel = PurePosixPath(os.path.normpath(prefix / dirpath))
+        if IGNORE_FILE in filenames:
+            data = _read_ignore(dirfd)
+            if data is not None:
+                rules.add(rel, data)
+        dirnames[:] = sorted(d for d in dirnames
+                             if d not in SKIP_DIRS and not rules.ignored(rel / d, True))
+        out.extend(str(rel / f) for f in sorted(filenames)
+                   if not rules.ignored(rel / f, False))
         if len(out) >= limit:
             return out[:limit]
     return out
+
+
+def _read_ignore(dirfd: int) -> bytes | None:
+    """A directory's ``.gitignore``, if it is a regular file (never followed, never waited on)."""
+    try:
+        fd = os.open(IGNORE_FILE, _READ, dir_fd=dirfd)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return os.read(fd, IGNORE_LIMIT)
+    finally:
+        os.close(fd)
