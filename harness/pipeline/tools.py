@@ -22,6 +22,7 @@ RESULT_LIMIT = 20_000  # characters of one tool result the model sees
 COMMAND_TIMEOUT = 300.0
 LIST_LIMIT = 500  # entries of one listing, unless the call asks for fewer
 SEARCH_LIMIT = 200  # matching lines of one search
+MAX_CONTEXT = 5  # lines of context a search may ask for around each match
 MIN_COMMAND_SECONDS = 1.0  # below this, a command cannot start and return before the deadline
 
 
@@ -47,9 +48,14 @@ SPECS: dict[str, ToolSpec] = {t.name: t for t in (
              "not part of the file). Without a range it shows the first 400 lines; a footer "
              "gives the range shown, the file's length and the start_line to read on with.",
              _obj(["path"], path=_STR, start_line=_INT, end_line=_INT)),
-    ToolSpec("search", "Search the repository with a regular expression (ripgrep); matches as "
-             f"path:line:text, sorted, at most {SEARCH_LIMIT} (a footer says when more exist).",
-             _obj(["pattern"], pattern=_STR, path=_STR)),
+    ToolSpec("search", "Search the repository with a regular expression (ripgrep; the "
+             "repository's ignore rules apply); matches as path:line:text, context lines as "
+             f"path-line-text, sorted, at most {SEARCH_LIMIT} lines (a footer says when more "
+             "exist). `glob` limits the files searched (e.g. *.ts, !*.test.ts); `context` "
+             f"shows up to {MAX_CONTEXT} lines around each match; `files_only` lists the "
+             "matching files.",
+             _obj(["pattern"], pattern=_STR, path=_STR, glob=_STR, context=_INT,
+                  files_only=_BOOL)),
     ToolSpec("write_file", "Create or overwrite a file with the given content." + _GUARD,
              _obj(["path", "content"], path=_STR, content=_STR, allow_syntax_errors=_BOOL)),
     ToolSpec("edit_file", "Replace old_string by new_string in a file. old_string must match "
@@ -175,11 +181,17 @@ def _read(c: _Call) -> str:
 
 
 def _search(c: _Call) -> str:
-    sb, a = c.sb, c.args
-    hits = sorted(sb.search(str(a["pattern"]), str(a.get("path") or "."),
-                            limit=SEARCH_LIMIT + 1), key=lambda h: (h.path, h.line))
-    return capped([f"{h.path}:{h.line}:{h.text}" for h in hits], SEARCH_LIMIT, "matches",
-                  "narrow the pattern or the path", "(no matches)")
+    a = c.args
+    files_only = bool(a.get("files_only"))
+    hits = c.sb.search(str(a["pattern"]), str(a.get("path") or "."), limit=SEARCH_LIMIT + 1,
+                       glob=str(a["glob"]) if a.get("glob") else None,
+                       context=max(0, min(int(a.get("context") or 0), MAX_CONTEXT)),
+                       files_only=files_only)
+    hits.sort(key=lambda h: (h.path, h.line))
+    lines = [h.path if files_only else f"{h.path}{'-' if h.context else ':'}{h.line}"
+             f"{'-' if h.context else ':'}{h.text}" for h in hits]
+    return capped(lines, SEARCH_LIMIT, "files" if files_only else "lines",
+                  "narrow the pattern, the path or the glob", "(no matches)")
 
 
 def _run(c: _Call) -> str:

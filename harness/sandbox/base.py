@@ -50,8 +50,9 @@ class ExecResult:
 @dataclass(frozen=True)
 class SearchHit:
     path: str
-    line: int
+    line: int  # 0 for a files-only search
     text: str
+    context: bool = False  # a line around a match, not a match
 
 
 class Sandbox(ABC):
@@ -95,9 +96,12 @@ class Sandbox(ABC):
         """Files under ``path`` (relative to the workspace), skipping VCS and dependency dirs."""
 
     @abstractmethod
-    def search(self, pattern: str, path: str = ".", *, limit: int = 200) -> list[SearchHit]:
+    def search(self, pattern: str, path: str = ".", *, limit: int = 200,
+               glob: str | None = None, context: int = 0,
+               files_only: bool = False) -> list[SearchHit]:
         """Lines matching the regular expression ``pattern``, sorted by path and line, the
-        first ``limit`` of them."""
+        first ``limit`` of them: in files matching ``glob`` only, with ``context`` lines
+        around each match, or only the matching files (``line`` 0)."""
 
     @abstractmethod
     def exists(self, path: str) -> bool: ...

@@ -57,6 +57,17 @@ class Identity:
     run_dir: str
 
 
+def _hit(raw: str) -> SearchHit | None:
+    """One line of ``rg --null`` output: ``path\0N:text`` (a match) or ``path\0N-text``
+    (context); None for a group separator."""
+    file, nul, rest = raw.partition("\0")
+    number = rest[:len(rest) - len(rest.lstrip("0123456789"))]
+    if not nul or not number or len(rest) == len(number):
+        return None
+    sep, text = rest[len(number)], rest[len(number) + 1:]
+    return SearchHit(file.removeprefix("./"), int(number), text, context=sep == "-")
+
+
 def container_user() -> tuple[int, int]:
     """The container's uid:gid: the host user's, unless that is root (never root inside)."""
     uid, gid = os.getuid(), os.getgid()
@@ -269,23 +280,26 @@ class DockerSandbox(Sandbox):
     def list_files(self, path: str = ".", *, limit: int = 2000) -> list[str]:
         return self.files.listing(path, limit)
 
-    def search(self, pattern: str, path: str = ".", *, limit: int = 200) -> list[SearchHit]:
+    def search(self, pattern: str, path: str = ".", *, limit: int = 200,
+               glob: str | None = None, context: int = 0,
+               files_only: bool = False) -> list[SearchHit]:
         self.files.resolve(path)
         # Sorted by path, so a cut keeps the first matches, not the first a thread found; the
         # repository's ignore rules apply though the checkout has no .git (--no-require-git),
-        # so a built dist/ does not crowd out src/.
-        result = self.exec(["rg", "--line-number", "--no-heading", "--color", "never",
-                            "--sort", "path", "--no-require-git", "--max-columns", "400",
-                            "-e", pattern, "--", path], timeout=60)
+        # so a built dist/ does not crowd out src/. --null ends each path with NUL: a path
+        # holding ":" or "-" cannot be read as a line number.
+        argv = ["rg", "--line-number", "--no-heading", "--color", "never", "--sort", "path",
+                "--no-require-git", "--null", "--max-columns", "400"]
+        argv += [*(["-g", glob] if glob else []), *(["-C", str(context)] if context else []),
+                 *(["-l"] if files_only else [])]
+        result = self.exec([*argv, "-e", pattern, "--", path], timeout=60)
         if result.exit_code == 2:
             raise ValueError(f"search failed: {result.stderr.strip()[:500]}")
-        hits = []
-        for raw in result.stdout.splitlines()[:limit]:
-            file, _, rest = raw.partition(":")
-            number, _, text = rest.partition(":")
-            if number.isdigit():
-                hits.append(SearchHit(file.removeprefix("./"), int(number), text))
-        return hits
+        if files_only:  # with --null, -l ends each path with NUL instead of a newline
+            paths = [p for p in result.stdout.split("\0") if p.strip()]
+            return [SearchHit(p.strip().removeprefix("./"), 0, "") for p in paths][:limit]
+        hits = (_hit(raw) for raw in result.stdout.splitlines())
+        return [h for h in hits if h is not None][:limit]
 
     def exists(self, path: str) -> bool:
         return self.files.exists(path)

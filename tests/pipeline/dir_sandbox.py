@@ -4,6 +4,7 @@ top of the sandbox boundary without a container."""
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -56,15 +57,24 @@ class DirSandbox(Sandbox):
         base = self._path(path)
         return sorted(str(p.relative_to(self.root)) for p in base.rglob("*") if p.is_file())
 
-    def search(self, pattern: str, path: str = ".", *, limit: int = 200) -> list[SearchHit]:
+    def search(self, pattern: str, path: str = ".", *, limit: int = 200,
+               glob: str | None = None, context: int = 0,
+               files_only: bool = False) -> list[SearchHit]:
         """Python's regex over every file, sorted by path as the real sandbox's search is."""
         hits = []
-        for file in self._path(path).rglob("*"):
-            if file.is_file():
-                for n, line in enumerate(file.read_text(errors="replace").splitlines(), 1):
-                    if re.search(pattern, line):
-                        hits.append(SearchHit(str(file.relative_to(self.root)), n, line))
-        return sorted(hits, key=lambda h: (h.path, h.line))[:limit]
+        for file in sorted(self._path(path).rglob("*")):
+            rel = str(file.relative_to(self.root))
+            if not file.is_file() or (glob and not fnmatch.fnmatch(file.name, glob)):
+                continue
+            lines = file.read_text(errors="replace").splitlines()
+            found = [n for n, line in enumerate(lines, 1) if re.search(pattern, line)]
+            if files_only and found:
+                hits.append(SearchHit(rel, 0, ""))
+                continue
+            shown = sorted({k for n in found for k in range(n - context, n + context + 1)
+                            if 1 <= k <= len(lines)})
+            hits += [SearchHit(rel, k, lines[k - 1], context=k not in found) for k in shown]
+        return hits[:limit]
 
     def exists(self, path: str) -> bool:
         return self._path(path).exists()

@@ -149,5 +149,17 @@ def test_a_cut_listing_and_search_say_so_and_are_sorted(sandbox: DirSandbox) -> 
     assert listing[-1].startswith("[first 500 files shown, more exist")
     found = run_tool(sandbox, call("search", pattern="needle"), ALLOWED).content.splitlines()
     assert found[:2] == ["src/f000.ts:1:needle", "src/f001.ts:1:needle"]
-    assert found[-1].startswith("[first 200 matches shown, more exist")
+    assert found[-1].startswith("[first 200 lines shown, more exist")
     assert len(found) == 201
+
+
+def test_search_by_glob_with_context_or_files_only(sandbox: DirSandbox) -> None:
+    (sandbox.root / "src" / "m.ts").write_text("one\ntwo\nneedle\nfour\nfive\n")
+    (sandbox.root / "src" / "m.test.ts").write_text("needle\n")
+    (sandbox.root / "src" / "n.js").write_text("needle\n")
+    by_glob = run_tool(sandbox, call("search", pattern="needle", glob="*.ts", context=1),
+                       ALLOWED).content.splitlines()
+    assert by_glob == ["src/m.test.ts:1:needle", "src/m.ts-2-two", "src/m.ts:3:needle",
+                       "src/m.ts-4-four"]
+    files = run_tool(sandbox, call("search", pattern="needle", files_only=True), ALLOWED)
+    assert files.content.splitlines() == ["src/m.test.ts", "src/m.ts", "src/n.js"]

@@ -159,6 +159,17 @@ def test_search_skips_what_the_repositorys_gitignore_ignores(sandbox: Sandbox) -
     assert "dist/bundle.js" not in paths
 
 
+def test_search_modes_and_paths_that_look_like_line_numbers(sandbox: Sandbox) -> None:
+    sandbox.write_file("q/a-1-b:2:c.ts", "x\nneedle\ny\n")
+    sandbox.write_file("q/z.js", "needle\n")
+    hits = sandbox.search("needle", "q", glob="*.ts", context=1)
+    assert [(h.path, h.line, h.text, h.context) for h in hits] == [
+        ("q/a-1-b:2:c.ts", 1, "x", True), ("q/a-1-b:2:c.ts", 2, "needle", False),
+        ("q/a-1-b:2:c.ts", 3, "y", True)]
+    assert [h.path for h in sandbox.search("needle", "q", files_only=True)] == [
+        "q/a-1-b:2:c.ts", "q/z.js"]
+
+
 def test_search_is_sorted_so_a_cut_keeps_the_first_matches(sandbox: Sandbox) -> None:
     for n in reversed(range(40)):
         sandbox.write_file(f"z/f{n:02}.txt", "needle\nneedle\n")
