@@ -104,11 +104,22 @@ class MemorySandbox(Sandbox):
             raise ValueError(f"{old!r} occurs {text.count(old)} times in {path}")
         self.files[path] = text.replace(old, new)
 
+    def read_bytes(self, path: str) -> bytes:
+        return self.read_file(path).encode("utf-8", "surrogateescape")
+
+    def write_bytes(self, path: str, data: bytes) -> None:
+        self.files[path] = data.decode("utf-8", "surrogateescape")
+
+    def remove_file(self, path: str) -> None:
+        del self.files[path]
+
     def list_files(self, path: str = ".", *, limit: int = 2000) -> list[str]:
         prefix = "" if path in (".", "") else path.rstrip("/") + "/"
         return sorted(p for p in self.files if p.startswith(prefix))[:limit]
 
-    def search(self, pattern: str, path: str = ".", *, limit: int = 200) -> list[SearchHit]:
+    def search(self, pattern: str, path: str = ".", *, limit: int = 200,
+               glob: str | None = None, context: int = 0,
+               files_only: bool = False) -> list[SearchHit]:
         regex = re.compile(pattern)
         hits = [SearchHit(p, i, line) for p in self.list_files(path)
                 for i, line in enumerate(self.files[p].splitlines(), 1) if regex.search(line)]

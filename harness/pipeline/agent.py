@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from harness.budget.meter import Meter
 from harness.config.schema import McpServerConfig
 from harness.errors import RunStopped
+from harness.pipeline.condense import condense
 from harness.pipeline.edit_tools import EditHistory
 from harness.pipeline.events import Recorder
 from harness.pipeline.mcp_tools import ToolHub
@@ -161,6 +162,7 @@ def _loop(task: AgentTask, env: AttemptEnv, deadline: float, out: AgentOutcome) 
     messages = [Message("user", task.prompt.text, stable_chars=task.prompt.stable_chars)]
     nudges = 0
     for _ in range(task.max_turns):
+        messages = condense(messages)
         request = ModelRequest(task.attempt.settings(), task.system, tuple(messages), deadline,
                                tools=(*task.toolbox.specs, *(env.mcp.specs if env.mcp else ())))
         response = _call(task, env, request, out)
