@@ -23,7 +23,6 @@ import re
 import socket
 import socketserver
 import ssl
-import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -34,6 +33,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from harness.sandbox.egress_wire import ClientPipe, EgressRefused, plain_path, read_body
+from harness.sandbox.unix_server import private_dir, serving, share_with_directory_group
 from harness.vendors.egress import PROXY_URL
 from harness.vendors.types import EgressRoute, Exchange, Usage, UsageTap
 
@@ -50,16 +50,9 @@ _HOP = frozenset({"connection", "keep-alive", "proxy-connection", "transfer-enco
 
 
 def make_control_dir(owner: tuple[int, int] | None = None) -> Path:
-    """A private directory for one sandbox (short: a socket path must fit in 108 bytes). Mode
-    0700; when the container's user ``owner`` (uid, gid) is not this process's, the directory
-    stays this process's (the gemini CLI trusts its system settings here only when root owns
-    the path) and only ``owner``'s group may enter it (0750). No other local user can reach
-    the socket; the container's user reaches it through a read-only mount."""
-    path = Path(tempfile.mkdtemp(prefix="harness-ctl-"))  # 0700, this process's
-    if owner is not None and owner != (os.getuid(), os.getgid()):
-        os.chown(path, -1, owner[1])
-        path.chmod(0o750)
-    return path
+    """A private directory for one sandbox that only the container's user ``owner`` (uid, gid)
+    may enter (``unix_server.private_dir``); mounted read-only in the container."""
+    return private_dir("harness-ctl-", owner)
 
 
 @dataclass
@@ -157,20 +150,11 @@ def serve(route: EgressRoute, control_dir: Path, *, via: str | None = None
     path = control_dir / SOCKET
     path.unlink(missing_ok=True)
     server = _Server(str(path), session)
-    group = control_dir.stat().st_gid
-    if group != os.getgid():  # the container's group (see make_control_dir) connects
-        os.chown(path, -1, group)
-        path.chmod(0o660)
-    else:
-        path.chmod(0o600)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              name="egress", daemon=True)
-    thread.start()
+    share_with_directory_group(path)  # the container's group (see make_control_dir) connects
     try:
-        yield session
+        with serving(server, "egress"):
+            yield session
     finally:
-        server.shutdown()
-        server.server_close()
         path.unlink(missing_ok=True)
         session.close()
 

@@ -167,7 +167,7 @@ def dependency_image(client: docker.DockerClient, sandbox: BuiltImage,
                                 install=chain.install.value)
     with install_context(files, owner) as tree, \
             serve(registries, blocked=engine_networks(client), via=cfg.upstream_proxy,
-                  report=progress) as proxy_dir:
+                  report=progress, owner=owner) as proxy_dir:
         return run_build(client, Build(
             base.id, tag, key, script, user=user, timeout=cfg.setup_timeout,
             files=tree, env=chain.env, proxy_dir=proxy_dir,

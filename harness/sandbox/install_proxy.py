@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import shutil
 import socket
 import socketserver
-import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 import docker
 
 from harness.sandbox.build import PROXY_MOUNT
+from harness.sandbox.unix_server import private_dir, serving, share_with_directory_group
 
 SOCKET = "proxy.sock"
 RELAY_PORT = 3128  # inside the build container, on its loopback
@@ -262,21 +263,17 @@ def _pipe(src: socket.socket, dst: socket.socket) -> None:
 
 @contextmanager
 def serve(registries: Iterable[str], *, blocked: list[Network], via: str | None,
-          report: Callable[[str], None]) -> Iterator[Path]:
+          report: Callable[[str], None], owner: tuple[int, int]) -> Iterator[Path]:
     """A private directory whose socket is the proxy, for ``registries`` (https URLs), until
-    the block ends; mount it at ``PROXY_MOUNT``."""
+    the block ends; mount it at ``PROXY_MOUNT``. Only the build's user ``owner`` (uid, gid)
+    and this process reach the socket (``unix_server``)."""
     allowed = frozenset(e for e in map(endpoint, registries) if e is not None)
-    with tempfile.TemporaryDirectory(prefix="harness-inst-") as tmp:
-        directory = Path(tmp)
-        directory.chmod(0o755)  # the build's user reaches the socket; it cannot write here
+    directory = private_dir("harness-inst-", owner)
+    try:
         path = directory / SOCKET
         server = _Server(str(path), allowed, blocked, via, report)
-        path.chmod(0o666)
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                  name="install-proxy", daemon=True)
-        thread.start()
-        try:
+        share_with_directory_group(path)
+        with serving(server, "install-proxy"):
             yield directory
-        finally:
-            server.shutdown()
-            server.server_close()
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)

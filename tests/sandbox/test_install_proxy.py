@@ -4,12 +4,16 @@ and which addresses a tunnel never reaches."""
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from harness.sandbox.install_proxy import SOCKET, Refused, _check, endpoint, repo_registries, serve
+from tests.sandbox.test_egress_host import PROBE
 
 
 def test_the_registries_a_repositorys_files_name() -> None:
@@ -41,7 +45,7 @@ def test_only_a_configured_registry_gets_a_tunnel(tmp_path: Path) -> None:
     port = target.getsockname()[1]
     reported: list[str] = []
     with serve([f"https://localhost:{port}"], blocked=[], via=None,
-               report=reported.append) as directory:
+               report=reported.append, owner=OWNER) as directory:
         answers = [_connect(directory, t) for t in
                    (f"localhost:{port}", f"127.0.0.1:{port}", "example.com:443")]
         assert _connect(directory, "GET http://example.com/", method="").startswith(
@@ -60,3 +64,18 @@ def _connect(directory: Path, target: str, method: str = "CONNECT ") -> str:
         return sock.recv(200).decode().split("\r\n")[0]
 
 
+
+
+OWNER = (1000, 1000) if os.getuid() == 0 else (os.getuid(), os.getgid())
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="switching to another uid needs root")
+def test_no_other_local_user_reaches_the_install_proxy() -> None:
+    with serve([], blocked=[], via=None, report=lambda _: None, owner=OWNER) as directory:
+        sock = directory / SOCKET
+        assert (directory.stat().st_mode & 0o777, sock.stat().st_mode & 0o777) == (0o750, 0o660)
+        assert directory.stat().st_gid == sock.stat().st_gid == OWNER[1]
+        out = subprocess.run([sys.executable, "-I", "-c", PROBE, str(sock)],
+                             capture_output=True, text=True, timeout=30, check=False)
+    assert out.stdout.startswith("refused"), out.stdout + out.stderr
+    assert not directory.exists()
