@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,10 +45,14 @@ class _Open:
     started: int  # ns
     mark: int  # ns
     tool: Span | None = None
+    tool_started: int = 0  # ns
+    # Test runs after the agent's turns, drawn at the attempt's record: only then is it known
+    # when the agent part ended (and with it the last tool call, the terminal one).
+    tests: list[tuple[str, bool, int]] = field(default_factory=list)
 
     def close_tool(self, at: int) -> None:
         if self.tool is not None:
-            self.tool.end(end_time=max(at, self.mark))
+            self.tool.end(end_time=max(at, self.tool_started))
             self.tool = None
         self.mark = max(self.mark, at)
 
@@ -75,7 +79,7 @@ class TracedRecorder(RunRecorder):
         elif kind == "tool" and self._attempt is not None:
             self._start_tool(self._attempt, str(data.get("call", "")), now)
         elif kind == "tests" and self._attempt is not None:
-            self._test_span(self._attempt, data, now)
+            self._attempt.tests.append((str(data.get("scope", "")), bool(data.get("passed")), now))
 
     def exchange(self, stage: str, attempt: int, request: ModelRequest,
                  response: ModelResponse | None, error: BaseException | None = None, *,
@@ -119,6 +123,7 @@ class TracedRecorder(RunRecorder):
             return
         now = time.time_ns()
         current.close_tool(min(now, current.started + int(record.duration_s * 1e9)))
+        self._test_spans(current)
         current.span.set_attributes({
             **_usage(record.usage), "harness.attempt": record.attempt,
             "harness.outcome": record.outcome, "harness.turns": record.turns,
@@ -159,7 +164,8 @@ class TracedRecorder(RunRecorder):
     def _end_attempt(self, now: int) -> None:
         """An attempt that never reached its record (the run broke off inside it)."""
         if self._attempt is not None:
-            self._attempt.close_tool(now)
+            self._attempt.close_tool(now if not self._attempt.tests else self._attempt.mark)
+            self._test_spans(self._attempt)
             self._attempt.span.set_status(Status(StatusCode.ERROR, "the run ended inside it"))
             self._attempt.span.end(end_time=now)
             self._attempt = None
@@ -169,19 +175,22 @@ class TracedRecorder(RunRecorder):
         the events log has its name (``describe``: ``name({args})``); the arguments stay out."""
         current.close_tool(now)
         name = call.partition("(")[0]
+        current.tool_started = now
         current.tool = self._tracer.start_span(f"execute_tool {name}", self._parent(),
                                                attributes={"gen_ai.operation.name": "execute_tool",
                                                            "gen_ai.tool.name": name},
                                                start_time=now)
 
-    def _test_span(self, current: _Open, data: dict[str, Any], now: int) -> None:
-        current.close_tool(now)
-        scope = str(data.get("scope", ""))
-        span = self._tracer.start_span(f"tests {scope}", self._parent(), attributes={
-            "harness.tests.scope": scope, "harness.tests.passed": bool(data.get("passed"))},
-            start_time=current.mark)
-        span.end(end_time=now)
-        current.mark = now
+    def _test_spans(self, current: _Open) -> None:
+        """Each test run from the end of what came before it to its event."""
+        inside = trace.set_span_in_context(current.span)
+        for scope, passed, ended in current.tests:
+            span = self._tracer.start_span(f"tests {scope}", inside, attributes={
+                "harness.tests.scope": scope, "harness.tests.passed": passed},
+                start_time=min(current.mark, ended))
+            span.end(end_time=ended)
+            current.mark = max(current.mark, ended)
+        current.tests.clear()
 
 
 def _usage(usage: Usage) -> dict[str, int]:
