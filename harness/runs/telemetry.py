@@ -26,6 +26,7 @@ from opentelemetry.trace import Span, Status, StatusCode, Tracer
 from harness import __version__
 from harness.pipeline.events import AttemptRecord
 from harness.runs.record import RunRecorder
+from harness.vendors.common import redact
 from harness.vendors.types import ModelRequest, ModelResponse, Usage
 
 if TYPE_CHECKING:
@@ -110,7 +111,7 @@ class TracedRecorder(RunRecorder):
                                        attributes=attributes, start_time=start)
         if error is not None:
             span.set_attribute("error.type", type(error).__name__)
-            span.set_status(Status(StatusCode.ERROR, str(error)[:200]))
+            span.set_status(Status(StatusCode.ERROR, redact(str(error))[:200]))
         span.end(end_time=now)
         if current is not None:
             current.mark = now
@@ -128,8 +129,8 @@ class TracedRecorder(RunRecorder):
             **_usage(record.usage), "harness.attempt": record.attempt,
             "harness.outcome": record.outcome, "harness.turns": record.turns,
             "harness.tokens": record.tokens, "harness.cost_usd": record.cost_usd})
-        if record.outcome in FAILED:
-            current.span.set_status(Status(StatusCode.ERROR, record.detail[:200]))
+        if record.outcome in FAILED:  # the outcome only: a detail may quote the model's answer
+            current.span.set_status(Status(StatusCode.ERROR, record.outcome))
         current.span.end(end_time=now)
 
     def finish(self, status: str, **fields: Any) -> None:
@@ -143,7 +144,8 @@ class TracedRecorder(RunRecorder):
                 "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
                 "thinking_tokens"))))})
         if status == "error":
-            self._run.set_status(Status(StatusCode.ERROR, str(fields.get("error", ""))[:200]))
+            self._run.set_status(Status(StatusCode.ERROR,
+                                        redact(str(fields.get("error", "")))[:200]))
         elif status == "resolved":
             self._run.set_status(Status(StatusCode.OK))
         self._run.end()
