@@ -16,6 +16,7 @@ from rich.status import Status
 
 from harness.calibration.project import data_home
 from harness.cli.repo_paths import check_repo_paths, trust_options
+from harness.cli.tracing import run_tracer
 from harness.runs.execute import RunRequest, RunResult, execute
 
 _OK = {"passed", "accepted", "approved"}
@@ -138,9 +139,11 @@ def run(*, ticket: Path, repo: Path, config_path: Path, runs_dir: Path, base: st
     # the demo does not: its repository is new on every run, a project of its own each time.
     display = LiveDisplay(console, verbose=verbose)
     try:
-        result = execute(RunRequest(ticket, repo, config_path, runs_dir, base,
-                                    include_uncommitted, commit_branch,
-                                    history_home=data_home(os.environ)), listener=display)
+        with run_tracer(os.environ) as tracer:
+            result = execute(RunRequest(ticket, repo, config_path, runs_dir, base,
+                                        include_uncommitted, commit_branch,
+                                        history_home=data_home(os.environ)),
+                             listener=display, tracer=tracer)
     finally:
         display.close()
     report(console, result)
@@ -162,9 +165,10 @@ def demo(runs_dir: Path, config_path: Path | None, verbose: bool) -> None:
     console.print(f"demo repository: {repo}  (ticket {bundle / 'ticket.yaml'})")
     display = LiveDisplay(console, verbose=verbose)
     try:
-        result = execute(RunRequest(bundle / "ticket.yaml", repo,
-                                    config_path or bundle / "stages.yaml", runs_dir),
-                         listener=display)
+        with run_tracer(os.environ) as tracer:
+            result = execute(RunRequest(bundle / "ticket.yaml", repo,
+                                        config_path or bundle / "stages.yaml", runs_dir),
+                             listener=display, tracer=tracer)
     finally:
         display.close()
     report(console, result)

@@ -10,7 +10,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import docker
 
@@ -38,6 +38,9 @@ from harness.sandbox.testrun import Judge
 from harness.stages.load import RunPlan, load_plan
 from harness.stages.plan import Attempt
 from harness.vendors.replay import ReplayOptions
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Tracer
 
 Listener = Callable[[str, dict[str, Any]], None]
 CONVENTION_FILES = ("CONVENTIONS.md", "CONTRIBUTING.md")
@@ -82,10 +85,10 @@ def new_run_id(ticket: Ticket) -> str:
 
 
 def execute(request: RunRequest, *, listener: Listener | None = None,
-            client: docker.DockerClient | None = None) -> RunResult:
+            client: docker.DockerClient | None = None, tracer: Tracer | None = None) -> RunResult:
     """Raises ``ConfigError``/``TicketError`` before anything is spent; everything after that
     ends in the run directory's status. An unusable history file raises ``HistoryError``, also
-    before anything is spent."""
+    before anything is spent. With a ``tracer`` the run is also a trace (docs/telemetry.md)."""
     plan = load_plan(request.config)  # refused here: zero vendor requests
     _check_secrets(plan)  # and here: an MCP secret whose variable is not set
     ticket = request.ticket if isinstance(request.ticket, Ticket) else load_ticket(request.ticket)
@@ -96,8 +99,8 @@ def execute(request: RunRequest, *, listener: Listener | None = None,
     run_id = new_run_id(ticket)
     run_dir = (request.runs_dir / run_id).resolve()
     calibration = history.ceilings.start()
-    recorder = RunRecorder(run_dir, {**_initial_state(run_id, request, plan, ticket),
-                                     "calibration": calibration}, listener=listener)
+    recorder = _recorder(run_dir, {**_initial_state(run_id, request, plan, ticket),
+                                   "calibration": calibration}, listener, tracer)
     try:
         recorder.event("calibration", **calibration)
         result = _run(request, plan, ticket, recorder, client or connect(),
@@ -117,6 +120,14 @@ def execute(request: RunRequest, *, listener: Listener | None = None,
         recorder.update(history={"recorded": False, "error": f"{type(exc).__name__}: {exc}",
                                  "crash": name})
     return result
+
+
+def _recorder(run_dir: Path, state: dict[str, Any], listener: Listener | None,
+              tracer: Tracer | None) -> RunRecorder:
+    if tracer is None:  # the tracing module (and OpenTelemetry) is not even imported
+        return RunRecorder(run_dir, state, listener=listener)
+    from harness.runs.telemetry import TracedRecorder  # noqa: PLC0415 - only when traced
+    return TracedRecorder(run_dir, state, tracer=tracer, listener=listener)
 
 
 def _check_secrets(plan: RunPlan) -> None:
