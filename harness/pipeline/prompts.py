@@ -66,10 +66,14 @@ def ticket_context(ticket: Ticket, *sections: str | None) -> tuple[str, ...]:
     return (ticket.text(), *(s for s in sections if s))
 
 
-def planner_prompt(ticket: Ticket, brief: str | None, repo_map: str = "") -> Prompt:
+def planner_prompt(ticket: Ticket, brief: str | None, repo_map: str = "",
+                   failing: str = "") -> Prompt:
+    """``failing``: the section listing the tests that fail at the base commit, to choose the
+    ticket's acceptance tests from (empty when the ticket names its own)."""
     task = (f"## The previous plan was refused\n{brief}\nSubmit a corrected manifest.",
             ) if brief else ()
-    return Prompt(ticket_context(ticket, repo_map and f"## Repository map\n{repo_map}"), task)
+    return Prompt(ticket_context(ticket, repo_map and f"## Repository map\n{repo_map}",
+                                 failing), task)
 
 
 def coder_prompt(ticket: Ticket, manifest: Manifest, sub: SubTicket, *, brief: str | None,
