@@ -25,6 +25,9 @@ from harness.errors import WorkspaceError
 from harness.sandbox.hostgit import HostGit
 
 WORKSPACE_DIR = "workspace"  # the tree's name inside a run directory
+DEPS_MOUNT = "/deps/"  # where a dependency image keeps node_modules (sandbox/link_deps.py)
+LINKED_NAMES = frozenset({"node_modules"})  # what link_deps.py makes links named
+HARNESS_FILES = (".harness-restore.patch",)  # restore.py's patch, if a crash left it
 LARGE_REPO_FILES = 100_000
 ATTRIBUTES_LIMIT = 1 << 20  # bytes of .gitattributes read for the notes
 
@@ -47,10 +50,11 @@ class Workspace:
     def stage_all(self) -> HostGit:
         """Stage the whole tree in the private index. A directory holding its own ``.git`` (a
         repository made inside the sandbox) is left out: git would record it as a submodule,
-        or refuse the whole add when it has no commit."""
+        or refuse the whole add when it has no commit. What harness itself put in the tree
+        (``harness_paths``) is left out too, whatever the repository's ignore rules say."""
         g = self.git()
-        nested = [f":(exclude,literal){p}" for p in nested_repositories(self.path)]
-        g.run("add", "-A", "--", ".", *nested)
+        excluded = [*nested_repositories(self.path), *harness_paths(self.path)]
+        g.run("add", "-A", "--", ".", *(f":(exclude,literal){p}" for p in excluded))
         return g
 
     def changed_files(self) -> list[str]:
@@ -101,6 +105,27 @@ def nested_repositories(tree: Path) -> list[str]:
             dirnames[:] = []
         else:
             dirnames[:] = [d for d in dirnames if d != ".git"]
+    return found
+
+
+def harness_paths(tree: Path) -> list[str]:
+    """What harness itself added under ``tree``, relative to it: the node_modules links into a
+    dependency image that link_deps.py makes in every workspace package (a ``node_modules/``
+    ignore rule matches directories only, so git would add these symlinks), and restore.py's
+    patch file. A link is recognised by its name and its target, not by the ignore rules: the
+    diff is the change and nothing else. (A model that makes such a link itself only hides a
+    dangling link from its own diff.)"""
+    found = [name for name in HARNESS_FILES if os.path.lexists(tree / name)]
+    for dirpath, dirnames, filenames, dirfd in os.fwalk(tree, follow_symlinks=False):
+        for name in LINKED_NAMES.intersection((*dirnames, *filenames)):
+            try:
+                target = os.readlink(name, dir_fd=dirfd)
+            except OSError:  # a real directory or file of that name: the repository's
+                continue
+            if target.startswith(DEPS_MOUNT):
+                found.append(os.path.relpath(os.path.join(dirpath, name), tree))
+        # a real node_modules holds the install's own links, never ours; .git holds nothing
+        dirnames[:] = [d for d in dirnames if d not in LINKED_NAMES and d != ".git"]
     return found
 
 

@@ -116,3 +116,26 @@ def test_submodules_and_lfs_are_noted(tmp_path: Path) -> None:
     finally:
         remove_workspace(ws)
     assert not ws.path.exists()
+
+
+@pytest.mark.parametrize("ignore", ["node_modules/\n", "", "!node_modules\n"])
+def test_the_links_harness_makes_never_enter_the_diff(tmp_path: Path, ignore: str) -> None:
+    """``node_modules/`` ignores directories only, and link_deps.py makes symlinks (into the
+    dependency image's /deps): whatever the ignore rules, the diff is the change alone."""
+    repo = make_repo(tmp_path / "repo", {".gitignore": ignore or "# none\n",
+                                         "package.json": "{}\n",
+                                         "packages/a/package.json": "{}\n",
+                                         "packages/a/index.js": "module.exports = 1;\n"})
+    ws = create_workspace(repo, tmp_path / "ws")
+    try:
+        for rel in ("node_modules", "packages/a/node_modules"):
+            os.symlink(f"/deps/{rel}", ws.path / rel)  # dangling on the host, as in a run
+        (ws.path / ".harness-restore.patch").write_text("left by a crash\n")
+        assert ws.diff() == ""
+        assert ws.changed_files() == []
+        (ws.path / "packages/a/index.js").write_text("module.exports = 2;\n")
+        (ws.path / "packages/a/own").mkdir()
+        os.symlink("../index.js", ws.path / "packages/a/own/node_modules")  # the model's own
+        assert ws.changed_files() == ["packages/a/index.js", "packages/a/own/node_modules"]
+    finally:
+        remove_workspace(ws)
