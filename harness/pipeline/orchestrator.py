@@ -213,10 +213,12 @@ class Pipeline:
         assert self.manifest is not None
         stage = self.plan.stages["coder"]
         feedback: str | None = None
+        unchanged = False
         prefix = self._round(f"coder/{sub.id}")
         for attempt in stage.attempts:
             label = f"{prefix}/a{attempt.number}"
-            prompt = coder_prompt(self.ticket, self.manifest, sub, brief=brief, feedback=feedback)
+            prompt = coder_prompt(self.ticket, self.manifest, sub, brief=brief, feedback=feedback,
+                                  tests_ran=not unchanged)
             out = self._attempt(stage, attempt, label, CODER_ROLE, prompt)
             patch = self.sandbox.diff()
             diff = self.recorder.attempt_diff(label.replace("/", "-"), patch)

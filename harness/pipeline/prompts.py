@@ -77,7 +77,8 @@ def planner_prompt(ticket: Ticket, brief: str | None, repo_map: str = "",
 
 
 def coder_prompt(ticket: Ticket, manifest: Manifest, sub: SubTicket, *, brief: str | None,
-                 feedback: str | None) -> Prompt:
+                 feedback: str | None, tests_ran: bool = True) -> Prompt:
+    """``tests_ran``: the feedback is the tests' (else it says itself what was wrong)."""
     sub_ticket = (f"## Your sub-ticket: {sub.id} — {sub.title}\n{sub.description}\n"
                   f"Files: {', '.join(sub.files) or '(not listed)'}\n"
                   f"Operations: "
@@ -85,7 +86,9 @@ def coder_prompt(ticket: Ticket, manifest: Manifest, sub: SubTicket, *, brief: s
     task = []
     if brief:
         task.append(f"## Brief\n{brief}")
-    if feedback:
+    if feedback and not tests_ran:
+        task.append(f"## Your previous attempt failed\n{feedback}")
+    elif feedback:
         task.append("## Your previous attempt failed\nThe tests failed after your change. "
                     "Fix the cause in the code (not the tests); your earlier edits are still "
                     f"in the workspace.\n\n{feedback}")

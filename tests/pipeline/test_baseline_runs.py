@@ -86,10 +86,13 @@ def test_without_fail_to_pass_and_no_declared_target_new_failures_decide(
 def test_a_change_that_changes_nothing_never_resolves(run: Callable[..., Outcome]) -> None:
     """The user committed the failing test, then filed the ticket without fail_to_pass: a
     Coder that changes nothing is not accepted, whatever the baseline forgives."""
-    planner = Plays(PLAN)
-    out = run(stages({"planner": planner, "coder": Plays(NOOP)}), ticket=NO_FTP)
+    planner, coder = Plays(PLAN), Plays(NOOP)
+    out = run(stages({"planner": planner, "coder": coder}), ticket=NO_FTP)
     assert out.result.status != "resolved"
     assert out.outcomes("coder") == ["no_change"] * 3
+    retry = coder.prompts()[1]
+    assert "left the repository unchanged" in retry
+    assert "The tests failed after your change" not in retry
     assert events(out, "tests") == []  # an empty diff is refused before any test runs
     assert out.result.patch.read_text() == ""
     prompt = planner.prompts()[0]
