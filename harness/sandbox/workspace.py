@@ -53,7 +53,7 @@ class Workspace:
         or refuse the whole add when it has no commit. What harness itself put in the tree
         (``harness_paths``) is left out too, whatever the repository's ignore rules say."""
         g = self.git()
-        excluded = [*nested_repositories(self.path), *harness_paths(self.path)]
+        excluded = [*nested_repositories(self.path), *unignored(g, harness_paths(self.path))]
         g.run("add", "-A", "--", ".", *(f":(exclude,literal){p}" for p in excluded))
         return g
 
@@ -127,6 +127,16 @@ def harness_paths(tree: Path) -> list[str]:
         # a real node_modules holds the install's own links, never ours; .git holds nothing
         dirnames[:] = [d for d in dirnames if d not in LINKED_NAMES and d != ".git"]
     return found
+
+
+def unignored(g: HostGit, paths: list[str]) -> list[str]:
+    """Those of ``paths`` (untracked) the ignore rules do not already keep out: git refuses an
+    add whose pathspec names an ignored path, even as an exclusion (exit 1)."""
+    if not paths:
+        return []
+    out = g.run("ls-files", "-z", "--others", "--exclude-standard", "--",
+                *(f":(literal){p}" for p in paths))
+    return [p for p in out.split("\0") if p]
 
 
 def git_dir_of(tree: Path) -> Path:
