@@ -17,7 +17,9 @@ local git copy of the repository:
      is the suite at the base;
   5. the row: repository, form, package manager, runner, Node, cold build, warm ready, suite
      time, target tests named / expected (named: the failing tests the first retry was told;
-     unnamed: the tests the Planner declared), the first attempt's outcome, resolved.
+     unnamed: the tests the Planner declared), the first attempt's outcome, the accepted
+     attempt's affected run (the runner's related tests, or the full suite when it has no such
+     selection) against its full suite, resolved.
 
 Only facts live in this repository (names, commits, commands, test names); sources, messages and
 diffs are read from the copies given by path, which must hold the fix commit:
@@ -92,6 +94,7 @@ class Row:
     suite: float | None = None
     named: int = 0
     first: str = "-"  # the first Coder attempt's outcome
+    affected: str = "-"  # the accepted attempt's affected run / full run, in seconds
     resolved: str = "-"
     note: str = ""
 
@@ -218,6 +221,12 @@ def scripted_run(row: Row, clone: Path, sources: list[str], base: str, *, work: 
     events = [json.loads(ln) for ln in (result.run_dir / "events.jsonl").open()]
     tests = [e for e in events if e["event"] == "tests"]
     told = tests[0]["failing"] if tests else []
+    last = [e for e in tests if e["label"] == tests[-1]["label"]] if tests else []
+    runs = {e["scope"]: e.get("seconds") for e in last}
+    if "affected" in runs and "full" in runs:
+        row.affected = f"{runs['affected']:.1f} s / {runs['full']:.1f} s"
+    elif "full" in runs:
+        row.affected = "full only"
     target = (state.get("target") or {}).get("tests") or []
     row.named = sum(1 for n in case.fail_to_pass if named(n, told if row.form == "named"
                                                              else target))
@@ -257,13 +266,15 @@ def table(rows: list[Row]) -> str:
         return "-" if v is None else f"{v:.1f} s"
 
     lines = ["| repository @ fix | form | package manager | runner | Node | cold build | "
-             "warm ready | suite | target tests named / expected | first attempt | resolved |",
-             "| --- | --- | --- | --- | --- | ---: | ---: | ---: | :---: | --- | --- |"]
+             "warm ready | suite | target tests named / expected | first attempt | "
+             "affected / full | resolved |",
+             "| --- | --- | --- | --- | --- | ---: | ---: | ---: | :---: | --- | --- | --- |"]
     for r in rows:
         c = r.case
         lines.append(f"| {c.repo} @ {c.fix[:7]} | {r.form} | {r.manager} | {c.runner} | "
                      f"{r.node} | {secs(r.cold)} | {secs(r.warm)} | {secs(r.suite)} | "
-                     f"{r.named} / {len(c.fail_to_pass)} | {r.first} | {r.resolved} |")
+                     f"{r.named} / {len(c.fail_to_pass)} | {r.first} | {r.affected} | "
+                     f"{r.resolved} |")
     return "\n".join(lines)
 
 

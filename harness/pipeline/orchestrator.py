@@ -258,6 +258,7 @@ class Pipeline:
                                              run.command, _output(run))
             verdict = run.verdict.as_dict() if run.verdict else None
             self.recorder.event("tests", label=label, scope=run.scope, passed=run.passed,
+                                seconds=round(run.result.duration, 3),
                                 failing=[t.name for t in run.report.failing][:20], output=path,
                                 verdict=verdict)
         return runs
