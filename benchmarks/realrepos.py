@@ -220,7 +220,7 @@ def scripted_run(row: Row, clone: Path, sources: list[str], base: str, *, work: 
                       if a["stage"] == "coder"), "-")
     events = [json.loads(ln) for ln in (result.run_dir / "events.jsonl").open()]
     tests = [e for e in events if e["event"] == "tests"]
-    told = tests[0]["failing"] if tests else []
+    told = next((e["failing"] for e in tests if not e["passed"]), [])  # the first retry's
     last = [e for e in tests if e["label"] == tests[-1]["label"]] if tests else []
     runs = {e["scope"]: e.get("seconds") for e in last}
     if "affected" in runs and "full" in runs:

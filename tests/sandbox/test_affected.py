@@ -77,10 +77,13 @@ def test_jest_runs_only_the_tests_a_change_reaches(client: docker.DockerClient,
     lock(client, image, repo, "npm install --package-lock-only --no-audit --no-fund")
     cfg = CFG.model_copy(update={"test_command": "npm test"})
     sandbox = open_sandbox(repo, cfg)
+    sandbox.write_file("src/c.js", "exports.c = 1;\n")  # no test reaches it: the full suite
+    unrelated = run_tests(sandbox, cfg, "affected")
+    assert (unrelated.scope, unrelated.report.passed) == ("full", 2)
     sandbox.write_file("src/a.js", "exports.a = () => 3;\n")
     run = run_tests(sandbox, cfg, "affected")
     assert run.scope == "affected"
-    assert "--findRelatedTests src/a.js" in run.command
+    assert "--findRelatedTests src/a.js src/c.js" in run.command
     assert (run.report.passed, [t.name for t in run.report.failing]) == (0, ["a"])
     full = run_tests(sandbox, cfg, "full")
     assert (full.report.passed, [t.name for t in full.report.failing]) == (1, ["a"])
