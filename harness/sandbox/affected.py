@@ -16,6 +16,8 @@ from harness.sandbox.reporting import shell_command
 
 # A file the runners' module graphs hold; a change to any other file may affect any test.
 MODULE = re.compile(r"\.(?:[cm]?[jt]sx?|json)$")
+# Prose no test reads: left out of the selection (a change of prose alone gets the full suite).
+PROSE = re.compile(r"\.(?:md|mdx|markdown|txt|rst)$|(?:^|/)(?:LICENSE|LICENCE)[^/]*$", re.I)
 _RUNNER = re.compile(r"^((?:npx (?:--no-install )?|pnpm (?:exec )?|yarn (?:run )?|bunx )?)"
                      r"(vitest|jest)(?:\s+(.*))?$")
 _SCRIPT = re.compile(r"^(npm|pnpm|yarn)(?: run)? ([\w:.-]+)$")
@@ -28,6 +30,7 @@ def related_command(command: str, scripts: dict[str, str], changed: Sequence[str
     """``command`` narrowed to the tests related to ``changed`` (paths relative to the
     workspace root, files that exist), or None when it cannot be narrowed safely."""
     command = command.strip()
+    changed = [f for f in changed if not PROSE.search(f)]
     if not changed or not all(MODULE.search(f) for f in changed) or shell_command(command):
         return None
     files = " ".join(shlex.quote(f) for f in changed)

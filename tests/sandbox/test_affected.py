@@ -41,7 +41,8 @@ VITEST = {"test": "vitest run --coverage"}
 ])
 def test_a_known_runner_is_asked_for_the_related_tests(command: str, scripts: dict[str, str],
                                                        expected: str) -> None:
-    assert related_command(command, scripts, ["src/a.ts", "src/my file.ts"]) == expected
+    changed = ["src/a.ts", "readme.md", "src/my file.ts", "docs/LICENSE"]  # prose is left out
+    assert related_command(command, scripts, changed) == expected
 
 
 @pytest.mark.parametrize(("command", "scripts", "changed"), [
@@ -55,6 +56,7 @@ def test_a_known_runner_is_asked_for_the_related_tests(command: str, scripts: di
     ("npx jest", {}, ["src/a.js", "jest.config.yml"]),  # outside the module graph: all tests
     ("npx jest", {}, ["test/__snapshots__/a.test.js.snap"]),
     ("npx jest", {}, []),
+    ("npx jest", {}, ["README.md"]),  # prose alone: nothing to relate
 ])
 def test_otherwise_the_full_suite(command: str, scripts: dict[str, str],
                                   changed: list[str]) -> None:
@@ -87,5 +89,5 @@ def test_jest_runs_only_the_tests_a_change_reaches(client: docker.DockerClient,
     assert (run.report.passed, [t.name for t in run.report.failing]) == (0, ["a"])
     full = run_tests(sandbox, cfg, "full")
     assert (full.report.passed, [t.name for t in full.report.failing]) == (1, ["a"])
-    sandbox.write_file("README.md", "# a file no test imports\n")
+    sandbox.write_file("data/table.csv", "a,1\n")  # read at run time, maybe: all the tests
     assert run_tests(sandbox, cfg, "affected").scope == "full"  # outside the module graph
