@@ -8,16 +8,25 @@ local git copy of the repository:
      package manager) when none exists for its lockfile; the Node and package-manager layers,
      shared by every repository on them, are built first and not counted;
   3. warm ready: a ticket's sandbox up when the image exists;
-  4. a scripted run (no model): the Coder first makes a change that does not fix anything, then
-     writes the fix's own source files; the run's baseline is the suite at the base;
-  5. the row: repository, package manager, runner, Node, cold build, warm ready, suite time,
-     failing tests the first retry was told / expected, resolved.
+  4. a scripted run (no model) in each of two forms. ``named``: the ticket names the fix's tests
+     in ``fail_to_pass``; the Coder first makes a change that does not fix anything, then writes
+     the fix's own source files. ``unnamed``: the ticket names none (the user committed the
+     failing tests, then filed the ticket); the Planner declares as acceptance tests those of the
+     tests listed to it as failing at the base that the fix makes pass, and the Coder's first
+     attempt changes nothing, which must not be accepted, then writes the fix. The run's baseline
+     is the suite at the base;
+  5. the row: repository, form, package manager, runner, Node, cold build, warm ready, suite
+     time, target tests named / expected (named: the failing tests the first retry was told;
+     unnamed: the tests the Planner declared), the first attempt's outcome, the accepted
+     attempt's affected run (the runner's related tests, or the full suite when it has no such
+     selection) against its full suite, resolved.
 
 Only facts live in this repository (names, commits, commands, test names); sources, messages and
 diffs are read from the copies given by path, which must hold the fix commit:
 `--mirrors DIR` (DIR/<owner>+<name>/repo, a bare git directory, as the `fetch` tool leaves them).
 
 Usage: python benchmarks/realrepos.py --mirrors /work/.mirror [--only NAME ...] [--discover]
+                                      [--forms named unnamed]
   --discover: print the tests failing at the base and passing at the fix (to fill fail_to_pass).
 Needs a Docker engine and the npm registry.
 """
@@ -52,6 +61,8 @@ from harness.sandbox.toolchain import Repo, detect
 from harness.vendors.scripted import Reply, register_script
 from harness.vendors.types import ModelRequest
 
+FORMS = ("named", "unnamed")
+FAILING_AT_BASE = "## Tests that already fail at the base commit"
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "benchmarks" / "data" / "realrepos.yaml"
 TEST_FILE = re.compile(r"(^|/)(test|tests|__tests__|spec)/|\.(test|spec)\.[cm]?[jt]sx?$")
@@ -75,14 +86,22 @@ class Case:
 @dataclass
 class Row:
     case: Case
+    form: str = "named"
     manager: str = "-"
     node: str = "-"
     cold: float | None = None
     warm: float | None = None
     suite: float | None = None
     named: int = 0
+    first: str = "-"  # the first Coder attempt's outcome
+    affected: str = "-"  # the accepted attempt's affected run / full run, in seconds
     resolved: str = "-"
     note: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """Resolved, and in the unnamed form the no-op first attempt was refused."""
+        return self.resolved == "resolved" and (self.form == "named" or self.first == "no_change")
 
 
 def git(repo: Path, *args: str) -> str:
@@ -112,14 +131,23 @@ def sandbox_cfg(case: Case) -> SandboxConfig:
                          output_limit=2_000_000)  # node-tap's TAP lists every assertion
 
 
-def stages(case: Case, clone: Path, sources: list[str], tmp: Path) -> Path:
+def listed_failing(prompt: str) -> list[str]:
+    """The tests the Planner's prompt lists as failing at the base commit."""
+    section = prompt.partition(FAILING_AT_BASE)[2].split("\n## ", 1)[0]
+    return [ln[2:] for ln in section.splitlines()
+            if ln.startswith("- ") and not ln.startswith("- … and ")]
+
+
+def stages(case: Case, clone: Path, sources: list[str], tmp: Path, form: str) -> Path:
     fixed = {p: git(clone, "show", f"{case.fix}:{p}") for p in sources}
     manifest = {"summary": "apply the fix", "sub_tickets": [{
         "id": "S1", "title": "the fix", "files": sources,
         "operations": [{"op": "modify", "path": p} for p in sources]}]}
 
     def planner(request: ModelRequest) -> Reply:
-        return Reply("", [("submit_manifest", manifest)])
+        listed = listed_failing(request.messages[0].text)
+        declared = [n for n in listed if any(named(f, [n]) for f in case.fail_to_pass)]
+        return Reply("", [("submit_manifest", {**manifest, "acceptance_tests": declared})])
 
     def coder(request: ModelRequest) -> Reply:
         if any(m.tool_results for m in request.messages):
@@ -127,6 +155,8 @@ def stages(case: Case, clone: Path, sources: list[str], tmp: Path) -> Path:
         if "Your previous attempt failed" in request.messages[0].text:
             return Reply("", [("write_file", {"path": p, "content": text})
                               for p, text in fixed.items()])
+        if form == "unnamed":  # changes nothing: the failures the baseline forgives remain
+            return Reply("", [("finish", {"summary": "nothing needed"})])
         first = sources[0]  # a change that fixes nothing: the tests still fail
         wrong = git(clone, "show", f"HEAD:{first}") + "\n// first attempt\n"
         return Reply("", [("write_file", {"path": first, "content": wrong})])
@@ -149,7 +179,8 @@ def stages(case: Case, clone: Path, sources: list[str], tmp: Path) -> Path:
     return path
 
 
-def measure(case: Case, mirrors: Path, work: Path, client: docker.DockerClient) -> Row:
+def measure(case: Case, mirrors: Path, work: Path, client: docker.DockerClient,
+            forms: list[str]) -> list[Row]:
     row = Row(case)
     clone, sources, base = prepare(case, mirrors, work)
     cfg = sandbox_cfg(case)
@@ -170,19 +201,36 @@ def measure(case: Case, mirrors: Path, work: Path, client: docker.DockerClient) 
     with ticket_sandbox(client, cfg, TicketSpec(clone, run_dir, run_dir.name, "ready"),
                         config_dir=ROOT, progress=lambda _: None):
         row.warm = time.monotonic() - started
+    return [scripted_run(Row(**{**row.__dict__, "form": form}), clone, sources, base,
+                         work=work, client=client) for form in forms]
+
+
+def scripted_run(row: Row, clone: Path, sources: list[str], base: str, *, work: Path,
+                 client: docker.DockerClient) -> Row:
+    case = row.case
     ticket = Ticket(id=case.name, title=git(clone, "log", "-1", "--format=%s", case.fix)[:200],
                     body=git(clone, "log", "-1", "--format=%b", case.fix),
-                    fail_to_pass=case.fail_to_pass)
-    result = execute(RunRequest(ticket, clone, stages(case, clone, sources, work),
+                    fail_to_pass=case.fail_to_pass if row.form == "named" else [])
+    result = execute(RunRequest(ticket, clone, stages(case, clone, sources, work, row.form),
                                 work / "runs", base=base), client=client)
     state = json.loads((result.run_dir / "run.json").read_text())
     row.resolved = result.status
     row.suite = (state.get("baseline") or {}).get("duration")
+    row.first = next((a["outcome"] for a in state.get("attempts", [])
+                      if a["stage"] == "coder"), "-")
     events = [json.loads(ln) for ln in (result.run_dir / "events.jsonl").open()]
     tests = [e for e in events if e["event"] == "tests"]
-    told = tests[0]["failing"] if tests else []
-    row.named = sum(1 for n in case.fail_to_pass if named(n, told))
-    if result.status != "resolved":
+    told = next((e["failing"] for e in tests if not e["passed"]), [])  # the first retry's
+    last = [e for e in tests if e["label"] == tests[-1]["label"]] if tests else []
+    runs = {e["scope"]: e.get("seconds") for e in last}
+    if "affected" in runs and "full" in runs:
+        row.affected = f"{runs['affected']:.1f} s / {runs['full']:.1f} s"
+    elif "full" in runs:
+        row.affected = "full only"
+    target = (state.get("target") or {}).get("tests") or []
+    row.named = sum(1 for n in case.fail_to_pass if named(n, told if row.form == "named"
+                                                             else target))
+    if not row.ok:
         row.note = result.detail[:300]
     return row
 
@@ -217,14 +265,16 @@ def table(rows: list[Row]) -> str:
     def secs(v: float | None) -> str:
         return "-" if v is None else f"{v:.1f} s"
 
-    lines = ["| repository @ fix | package manager | runner | Node | cold build | warm ready | "
-             "suite | failing tests named / expected | resolved |",
-             "| --- | --- | --- | --- | ---: | ---: | ---: | :---: | --- |"]
+    lines = ["| repository @ fix | form | package manager | runner | Node | cold build | "
+             "warm ready | suite | target tests named / expected | first attempt | "
+             "affected / full | resolved |",
+             "| --- | --- | --- | --- | --- | ---: | ---: | ---: | :---: | --- | --- | --- |"]
     for r in rows:
         c = r.case
-        lines.append(f"| {c.repo} @ {c.fix[:7]} | {r.manager} | {c.runner} | {r.node} | "
-                     f"{secs(r.cold)} | {secs(r.warm)} | {secs(r.suite)} | "
-                     f"{r.named} / {len(c.fail_to_pass)} | {r.resolved} |")
+        lines.append(f"| {c.repo} @ {c.fix[:7]} | {r.form} | {r.manager} | {c.runner} | "
+                     f"{r.node} | {secs(r.cold)} | {secs(r.warm)} | {secs(r.suite)} | "
+                     f"{r.named} / {len(c.fail_to_pass)} | {r.first} | {r.affected} | "
+                     f"{r.resolved} |")
     return "\n".join(lines)
 
 
@@ -238,6 +288,7 @@ def main() -> int:
     parser.add_argument("--mirrors", type=Path, required=True)
     parser.add_argument("--only", nargs="*", default=[])
     parser.add_argument("--discover", action="store_true")
+    parser.add_argument("--forms", nargs="+", choices=FORMS, default=list(FORMS))
     args = parser.parse_args()
     client = connect()
     rows = []
@@ -249,15 +300,17 @@ def main() -> int:
                 discover(case, args.mirrors, work, client)
                 continue
             try:
-                row = measure(case, args.mirrors, work, client)
+                measured = measure(case, args.mirrors, work, client, args.forms)
             except Exception as exc:  # one repository's failure is a row, not the end
-                row = Row(case, resolved="error", note=f"{type(exc).__name__}: {exc}"[:500])
-            rows.append(row)
-            print(table([row]).splitlines()[-1] + (f"  {row.note}" if row.note else ""),
-                  flush=True)
+                measured = [Row(case, resolved="error",
+                                note=f"{type(exc).__name__}: {exc}"[:500])]
+            rows += measured
+            for row in measured:
+                print(table([row]).splitlines()[-1] + (f"  {row.note}" if row.note else ""),
+                      flush=True)
     if rows:
         print("\n" + table(rows))
-    return 0 if args.discover or all(r.resolved == "resolved" for r in rows) else 1
+    return 0 if args.discover or all(r.ok for r in rows) else 1
 
 
 if __name__ == "__main__":

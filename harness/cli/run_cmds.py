@@ -74,6 +74,11 @@ class LiveDisplay:
         if d.get("warning"):
             self.console.print(f"    [yellow]{escape(d['warning'])}[/]")
 
+    def _on_target(self, d: dict[str, Any]) -> None:
+        tests = d.get("tests") or []
+        named = escape(", ".join(tests)) if tests else "none"
+        self.console.print(f"    target tests: {named} — {escape(str(d.get('why', '')))}")
+
     def _on_tests(self, d: dict[str, Any]) -> None:
         verdict = "[green]passed[/]" if d["passed"] else "[red]failed[/]"
         failing = f" — failing: {escape(', '.join(d['failing']))}" if d["failing"] else ""

@@ -35,6 +35,9 @@ class SubTicket(_Strict):
 class Manifest(_Strict):
     summary: str
     sub_tickets: list[SubTicket] = Field(min_length=1)
+    acceptance_tests: list[str] = Field(
+        default_factory=list, description="Of the tests listed as already failing at the base "
+        "commit, those this ticket must make pass (empty when it is about none of them).")
 
 
 class Diagnosis(_Strict):

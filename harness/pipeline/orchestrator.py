@@ -8,7 +8,7 @@ stage's timeout and every token counts against the run's meter. A ladder that ru
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from pydantic import BaseModel, create_model
@@ -38,6 +38,14 @@ from harness.pipeline.prompts import (
     planner_prompt,
     reviewer_prompt,
 )
+from harness.pipeline.target import (
+    Target,
+    acceptance_problems,
+    candidates,
+    candidates_section,
+    declared_target,
+    initial_target,
+)
 from harness.pipeline.ticket import Ticket
 from harness.pipeline.tools import (
     EDIT,
@@ -50,13 +58,15 @@ from harness.pipeline.tools import (
 )
 from harness.repomap import RepoMap
 from harness.sandbox.base import Sandbox
-from harness.sandbox.testrun import Judge, TestRun, run_tests
+from harness.sandbox.testrun import Judge, TestRun, link_dependencies, run_tests
 from harness.stages.load import RunPlan
 from harness.stages.plan import Attempt, StagePlan
 
 Status = Literal["resolved", "halted", "needs_human"]
 MAX_TURNS = 60
 MAP_TOOL_ROLES = ("planner", "coder")  # stages that get the repo_map tool when there is a map
+NO_CHANGE = ("Your attempt left the repository unchanged. The ticket asks for a change, and an "
+             "empty diff never resolves it: make the change, then call `finish`.")
 
 
 class Exhausted(Exception):  # control flow inside the pipeline; never escapes it
@@ -104,7 +114,8 @@ class Pipeline:
     conventions: str | None = None
     mcp: dict[str, ToolHub] = field(default_factory=dict)  # by stage role
     repo_map: RepoMap | None = None  # the base commit's map: the Planner's prompt, repo_map tool
-    judge: Judge | None = None  # the baseline at the base commit and the ticket's fail_to_pass
+    judge: Judge | None = None  # the baseline at the base commit and the target tests
+    target: Target | None = None  # the tests the ticket must make pass, and why
     manifest: Manifest | None = None
     decomposition: Decomposition | None = None
     briefs: dict[str, str] = field(default_factory=dict)
@@ -133,6 +144,7 @@ class Pipeline:
                 self.briefs[diagnosis.owner] = diagnosis.brief
                 if diagnosis.owner == "planner":
                     self.sandbox.reset()  # the new plan starts from the base commit
+                    link_dependencies(self.sandbox)  # the reset removed untracked links
                     replan = True
 
     # -- stages --------------------------------------------------------------------------------
@@ -145,7 +157,8 @@ class Pipeline:
         for attempt in stage.attempts:
             label = f"{prefix}/a{attempt.number}"
             out = self._attempt(stage, attempt, label, PLANNER_ROLE,
-                                planner_prompt(self.ticket, brief, repo_map))
+                                planner_prompt(self.ticket, brief, repo_map,
+                                               candidates_section(self._candidates())))
             problems = self._manifest_problems(out)
             if out.outcome == "done" and not problems:
                 assert isinstance(out.result, Manifest)
@@ -161,9 +174,22 @@ class Pipeline:
     def _manifest_problems(self, out: AgentOutcome) -> list[str]:
         if out.outcome != "done" or not isinstance(out.result, Manifest):
             return []
-        return manifest_problems(out.result, self.sandbox.exists)
+        return [*manifest_problems(out.result, self.sandbox.exists),
+                *acceptance_problems(out.result, self._candidates())]
+
+    def _candidates(self) -> tuple[str, ...]:
+        return candidates(self.ticket, self.judge.baseline if self.judge else None)
+
+    def _set_target(self, target: Target) -> None:
+        self.target = target
+        if self.judge is not None:
+            self.judge.fail_to_pass = target.tests
+        self.recorder.update(target=target.as_dict())
+        self.recorder.event("target", **target.as_dict())
 
     def _accept_manifest(self, manifest: Manifest) -> None:
+        self._set_target(declared_target(self.ticket, self.judge.baseline if self.judge else None,
+                                         manifest))
         self.manifest = manifest
         self.decomposition = decompose(manifest)
         self.recorder.update(manifest=manifest.model_dump(),
@@ -181,50 +207,58 @@ class Pipeline:
             self._code(by_id[tid], brief=brief, full_suite=tid == order[-1])
 
     def _code(self, sub: SubTicket, *, brief: str | None, full_suite: bool) -> None:
+        """``full_suite``: the last sub-ticket (or a review fix), judged as the whole ticket: a
+        non-empty diff, the target tests passing, the full suite. An earlier sub-ticket is
+        judged on "no new failures" only (the target may need a later one)."""
         assert self.manifest is not None
         stage = self.plan.stages["coder"]
         feedback: str | None = None
+        unchanged = False
         prefix = self._round(f"coder/{sub.id}")
         for attempt in stage.attempts:
             label = f"{prefix}/a{attempt.number}"
-            prompt = coder_prompt(self.ticket, self.manifest, sub, brief=brief, feedback=feedback)
+            prompt = coder_prompt(self.ticket, self.manifest, sub, brief=brief, feedback=feedback,
+                                  tests_ran=not unchanged)
             out = self._attempt(stage, attempt, label, CODER_ROLE, prompt)
-            runs = self._tests(label, full_suite) if out.outcome == "done" else []
-            diff = self.recorder.attempt_diff(label.replace("/", "-"), self.sandbox.diff())
+            patch = self.sandbox.diff()
+            diff = self.recorder.attempt_diff(label.replace("/", "-"), patch)
+            unchanged = out.outcome == "done" and full_suite and not patch.strip()
+            runs = self._tests(label, full_suite) if out.outcome == "done" and not unchanged \
+                else []
             failed = next((r for r in runs if not r.passed), None)
-            if out.outcome == "done" and failed is None:
+            if out.outcome == "done" and failed is None and not unchanged:
                 self._record(stage, attempt, label, out, "passed", tests=runs, diff=diff)
                 return
-            feedback = failed.feedback() if failed else _failure(out)
-            self._record(stage, attempt, label, out, "tests_failed" if failed else out.outcome,
-                         detail=feedback[:500], tests=runs, diff=diff)
+            feedback = NO_CHANGE if unchanged else failed.feedback() if failed else _failure(out)
+            outcome = "no_change" if unchanged else "tests_failed" if failed else out.outcome
+            self._record(stage, attempt, label, out, outcome, detail=feedback[:500], tests=runs,
+                         diff=diff)
             self.last_failure = f"{label}: {feedback}"
         raise Exhausted("coder", self.last_failure)
 
     def _baseline(self) -> None:
         """The suite at the base commit, before any stage runs (cached across runs)."""
+        link_dependencies(self.sandbox)  # before any model call, even with a cached baseline
         found = self.judge.prepare(self.sandbox, self.sandbox_cfg) if self.judge else None
         if found is not None:
             self.recorder.update(baseline=found.summary())
-            warning = None
-            if found.usable and found.failing and not self.ticket.fail_to_pass:
-                # the baseline forgives every one of them: a ticket about one must name it
-                warning = (f"{len(found.failing)} test(s) already fail at the base commit and "
-                           "the ticket names no fail_to_pass: they will not count against the "
-                           "Coder, fixed or not")
             self.recorder.event("baseline", cached=found.cached, usable=found.usable,
-                                exit_code=found.exit_code, failing=list(found.failing)[:20],
-                                warning=warning)
+                                exit_code=found.exit_code, failing=list(found.failing)[:20])
+        self._set_target(initial_target(self.ticket, found))
 
     def _tests(self, label: str, full_suite: bool) -> list[TestRun]:
-        runs = [run_tests(self.sandbox, self.sandbox_cfg, "affected", judge_by=self.judge)]
+        judge = self.judge
+        if judge is not None and not full_suite:  # an earlier sub-ticket: no new failures
+            judge = replace(judge, fail_to_pass=())
+        runs = [run_tests(self.sandbox, self.sandbox_cfg, "affected", judge_by=judge)]
         if runs[0].passed and full_suite and runs[0].scope != "full":
-            runs.append(run_tests(self.sandbox, self.sandbox_cfg, "full", judge_by=self.judge))
+            runs.append(run_tests(self.sandbox, self.sandbox_cfg, "full", judge_by=judge))
         for run in runs:
             path = self.recorder.test_output(f"{label.replace('/', '-')}-{run.scope}",
                                              run.command, _output(run))
             verdict = run.verdict.as_dict() if run.verdict else None
             self.recorder.event("tests", label=label, scope=run.scope, passed=run.passed,
+                                seconds=round(run.result.duration, 3),
                                 failing=[t.name for t in run.report.failing][:20], output=path,
                                 verdict=verdict)
         return runs

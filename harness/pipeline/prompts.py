@@ -66,14 +66,19 @@ def ticket_context(ticket: Ticket, *sections: str | None) -> tuple[str, ...]:
     return (ticket.text(), *(s for s in sections if s))
 
 
-def planner_prompt(ticket: Ticket, brief: str | None, repo_map: str = "") -> Prompt:
+def planner_prompt(ticket: Ticket, brief: str | None, repo_map: str = "",
+                   failing: str = "") -> Prompt:
+    """``failing``: the section listing the tests that fail at the base commit, to choose the
+    ticket's acceptance tests from (empty when the ticket names its own)."""
     task = (f"## The previous plan was refused\n{brief}\nSubmit a corrected manifest.",
             ) if brief else ()
-    return Prompt(ticket_context(ticket, repo_map and f"## Repository map\n{repo_map}"), task)
+    return Prompt(ticket_context(ticket, repo_map and f"## Repository map\n{repo_map}",
+                                 failing), task)
 
 
 def coder_prompt(ticket: Ticket, manifest: Manifest, sub: SubTicket, *, brief: str | None,
-                 feedback: str | None) -> Prompt:
+                 feedback: str | None, tests_ran: bool = True) -> Prompt:
+    """``tests_ran``: the feedback is the tests' (else it says itself what was wrong)."""
     sub_ticket = (f"## Your sub-ticket: {sub.id} — {sub.title}\n{sub.description}\n"
                   f"Files: {', '.join(sub.files) or '(not listed)'}\n"
                   f"Operations: "
@@ -81,7 +86,9 @@ def coder_prompt(ticket: Ticket, manifest: Manifest, sub: SubTicket, *, brief: s
     task = []
     if brief:
         task.append(f"## Brief\n{brief}")
-    if feedback:
+    if feedback and not tests_ran:
+        task.append(f"## Your previous attempt failed\n{feedback}")
+    elif feedback:
         task.append("## Your previous attempt failed\nThe tests failed after your change. "
                     "Fix the cause in the code (not the tests); your earlier edits are still "
                     f"in the workspace.\n\n{feedback}")

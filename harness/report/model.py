@@ -141,6 +141,7 @@ class RunReport(TypedDict):
     stopped_in: str | None
     error: str | None
     decomposition: dict[str, Any] | None
+    target: dict[str, Any] | None  # the tests the ticket must make pass: tests, source, why
     attempts: list[AttemptRow]
     money: Money
     estimate: Estimate | None

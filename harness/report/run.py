@@ -86,6 +86,7 @@ def _build(run_dir: Path, state: dict[str, Any], events: list[dict[str, Any]]) -
         duration_s=float(totals.get("duration_s", sum(a["duration_s"] for a in attempts))),
         detail=state.get("detail"), stopped_in=state.get("stopped_in"),
         error=state.get("error"), decomposition=state.get("decomposition"),
+        target=state.get("target"),
         attempts=attempts, estimate=estimate,
         money=money(attempts, estimate, cache_share.by_stage(state["attempts"])),
         estimate_note=note, tests=_tests(run_dir, events), routing=_routing(events),

@@ -70,6 +70,10 @@ def _header(r: RunReport) -> Section:
         d = r["decomposition"]
         rows.append(["plan", f"{plural(d.get('sub_tickets', 0), 'sub-ticket')}, chain depth "
                      f"{d.get('chain_depth')}, {plural(d.get('operations', 0), 'operation')}"])
+    if r["target"]:
+        t = r["target"]
+        rows.append(["target tests", f"{', '.join(t.get('tests') or []) or 'none'} "
+                     f"({t.get('why', '')})"])
     for name, value in (("stopped in", r["stopped_in"]), ("error", r["error"]),
                         ("detail", r["detail"])):
         if value:

@@ -55,7 +55,7 @@ def instrument(command: str, scripts: dict[str, str]) -> Instrumented:
     return Instrumented(f"{made}{command} {'-- ' if m[1] == 'npm' else ''}{flags}", directory)
 
 
-def _shell(command: str) -> bool:
+def shell_command(command: str) -> bool:
     """Whether ``command`` is more than one simple command: an operator outside quotes (;, &&,
     |, >, ...), a substitution, or quotes that do not close."""
     lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
@@ -69,7 +69,7 @@ def _shell(command: str) -> bool:
 
 def _flags(command: str, directory: str) -> str | None:
     m = _DIRECT.match(command)
-    if m is None or _shell(command) or "--reporter" in command or "--json" in command \
+    if m is None or shell_command(command) or "--reporter" in command or "--json" in command \
             or "--outputFile" in command or "--watch" in command:
         return None
     if m[1] == "vitest":

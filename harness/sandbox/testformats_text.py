@@ -133,6 +133,8 @@ def _vitest_tree(text: str) -> list[_Failure]:
 _JEST_SUMMARY = re.compile(r"^Tests:\s+(.*\d+ total)\s*$", re.MULTILINE)
 _JEST_FILE = re.compile(r"^(?:FAIL|PASS) (?:\S+ )?(\S+\.\w+)\b")
 _JEST_FAILURE = re.compile(r"^  ● (.+?)\s*$")
+# "● Console": what a file's tests logged, under PASS as under FAIL; never a test.
+_JEST_NOT_A_TEST = frozenset({"Console"})
 
 
 def parse_jest(text: str) -> TestReport | None:
@@ -140,16 +142,19 @@ def parse_jest(text: str) -> TestReport | None:
     if summary is None or not re.search(r"^Test Suites:", text, re.MULTILINE):
         return None
     failures: list[_Failure] = []
-    file: str | None = None
+    file: str | None = None  # the file whose results follow, while it is one that FAILed
     current: _Failure | None = None
     for line in text.splitlines():
         if (m := _JEST_FILE.match(line)) is not None:
-            file, current = _relative(m[1]), None
-        elif (m := _JEST_FAILURE.match(line)) is not None and file is not None:
-            title = m[1]
-            name = file if title == "Test suite failed to run" else title.replace(" › ", SEP)
-            failures.append(current := _Failure(name, file, []))
-        elif line.startswith(("Test Suites:", "Summary of all failing tests")):
+            file, current = _relative(m[1]) if line.startswith("FAIL") else None, None
+        elif (m := _JEST_FAILURE.match(line)) is not None:
+            title, current = m[1], None
+            if file is not None and title not in _JEST_NOT_A_TEST:
+                name = file if title == "Test suite failed to run" else title.replace(" › ", SEP)
+                failures.append(current := _Failure(name, file, []))
+        elif line.startswith("Test Suites:"):  # what follows (open handles...) names no test
+            file = current = None
+        elif line.startswith("Summary of all failing tests"):
             current = None
         elif current is not None:
             current.lines.append(line)
@@ -163,6 +168,8 @@ def parse_jest(text: str) -> TestReport | None:
 _MOCHA_PASSING = re.compile(r"^\s+(\d+) passing \(\d+(?:\.\d+)?m?s\)\s*$", re.MULTILINE)
 _MOCHA_FAILING = re.compile(r"^\s+(\d+) failing\s*$", re.MULTILINE)
 _MOCHA_ENTRY = re.compile(r"^  (\d+)\) (.*)$")
+# A failed hook: "before each" hook for "adds", "after all" hook in "{root}", named hooks too.
+_MOCHA_HOOK = re.compile(r'^"(?:before|after) (each|all)" hook(?:: .*?)?(?: (?:for|in) "(.*)")?$')
 
 
 def parse_mocha(text: str) -> TestReport | None:
@@ -176,10 +183,19 @@ def parse_mocha(text: str) -> TestReport | None:
         while not title[-1].endswith(":") and rest and rest[0].strip():
             title, rest = [*title, rest[0].strip()], rest[1:]
         title[-1] = title[-1].removesuffix(":")
-        failures.append(_Failure(SEP.join(t.strip() for t in title), None, rest))
+        failures.append(_Failure(SEP.join(_mocha_title([t.strip() for t in title])), None, rest))
     return _report("mocha", failures, int(passing[1]) if passing else 0,
                    _count(r"^\s+(\d+) pending\s*$", text) or 0,
                    expected=int(failing_at[1]) if failing_at else None)
+
+
+def _mocha_title(title: list[str]) -> list[str]:
+    """A hook's failure named as what it failed: an each-hook as the test it ran for, an
+    all-hook as its suite (a root hook keeps its own title: there is no suite)."""
+    hook = _MOCHA_HOOK.match(title[-1])
+    if hook is None or (hook[1] == "all" and len(title) == 1):
+        return title
+    return [*title[:-1], hook[2]] if hook[1] == "each" and hook[2] else title[:-1] or title
 
 
 # -- ava ---------------------------------------------------------------------------------------

@@ -6,11 +6,12 @@ from __future__ import annotations
 import posixpath
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from harness.config.schema import SandboxConfig
 from harness.errors import HarnessError
+from harness.sandbox.affected import related_command
 from harness.sandbox.base import ExecResult, Sandbox
 from harness.sandbox.baseline import Baseline, BaselineStore, Verdict, judge
 from harness.sandbox.reporting import collect, instrument, scripts_of
@@ -114,22 +115,34 @@ def link_dependencies(sandbox: Sandbox) -> None:
 
 def run_tests(sandbox: Sandbox, cfg: SandboxConfig, scope: Scope = "full", *,
               timeout: float | None = None, judge_by: Judge | None = None) -> TestRun:
-    """Run the tests for ``scope``. ``affected`` falls back to the full suite when there is no
-    affected_test_command or nothing has changed."""
+    """Run the tests for ``scope``. ``affected`` is ``affected_test_command`` when set, else the
+    runner's own related-tests selection (``related_command``); the full suite when neither
+    applies or nothing has changed, or when the runner related no test to the change (its
+    module graph may stop short: vitest 0.34's does at an ``export *``)."""
     if cfg.test_command is None:
         raise NoTestCommandError("sandbox.test_command is not set — add e.g. "
                                  "`test_command: npm test` under sandbox: in stages.yaml")
     command = cfg.test_command
     used: Scope = "full"
-    if scope == "affected" and cfg.affected_test_command:
-        changed = sandbox.changed_files()
-        if changed:
-            command, used = affected_command(cfg.affected_test_command, sandbox, changed), scope
+    changed = sandbox.changed_files() if scope == "affected" else []
+    related = None
+    if changed and cfg.affected_test_command:
+        command, used = affected_command(cfg.affected_test_command, sandbox, changed), scope
+    elif changed:
+        # a deleted file's dependents are not found from it: then the full suite
+        gone = any(not sandbox.exists(f) for f in changed)
+        related = None if gone else related_command(command, scripts_of(sandbox), changed)
+    if related is not None:
+        ran, result, report = _run(sandbox, related, timeout)
+        counted = (report.passed or 0) + (report.failed or 0) > 0
+        if result.timed_out or counted or (report.format == "raw" and not result.ok):
+            return _judged(TestRun("affected", ran, result, report), judge_by)
     command, result, report = _run(sandbox, command, timeout)
-    run = TestRun(used, command, result, report)
-    if judge_by is None:
-        return run
-    return TestRun(used, command, result, report, judge_by.verdict(run))
+    return _judged(TestRun(used, command, result, report), judge_by)
+
+
+def _judged(run: TestRun, judge_by: Judge | None) -> TestRun:
+    return run if judge_by is None else replace(run, verdict=judge_by.verdict(run))
 
 
 def _run(sandbox: Sandbox, command: str, timeout: float | None

@@ -31,6 +31,9 @@ from harness.errors import WorkspaceError
 from harness.sandbox.hostgit import HostGit
 
 WORKSPACE_DIR = "workspace"  # the tree's name inside a run directory
+DEPS_MOUNT = "/deps/"  # where a dependency image keeps node_modules (sandbox/link_deps.py)
+LINKED_NAMES = frozenset({"node_modules"})  # what link_deps.py makes links named
+HARNESS_FILES = (".harness-restore.patch",)  # restore.py's patch, if a crash left it
 LARGE_REPO_FILES = 100_000
 ATTRIBUTES_LIMIT = 1 << 20  # bytes of .gitattributes read for the notes
 DEFAULT_MAX_FILE_SIZE = 16 << 20  # as SandboxConfig.max_file_size
@@ -81,7 +84,8 @@ class Workspace:
         """What ``git add`` must leave out: but for what ``.gitignore`` leaves out anyway (an
         exclude naming an ignored path fails the add; a build's cache is no news)."""
         scan, g = scan_tree(self.path, self.max_file_size), self.git()
-        return TreeScan(_not_ignored(g, scan.nested), _not_ignored(g, scan.large))
+        return TreeScan(_not_ignored(g, scan.nested), _not_ignored(g, scan.large),
+                        _not_ignored(g, harness_paths(self.path)))
 
     def _stage(self, scan: TreeScan) -> HostGit:
         """``git add -A`` with the pathspecs in a file: a tree can hold more nested
@@ -132,6 +136,7 @@ class Workspace:
 class TreeScan:
     nested: list[str]  # directories holding their own .git, relative to the tree
     large: list[str]  # regular files over the size limit (apparent size), relative
+    ours: list[str] = field(default_factory=list)  # what harness put there (harness_paths)
 
 
 def scan_tree(tree: Path, max_file_size: int) -> TreeScan:
@@ -162,9 +167,10 @@ def nested_repositories(tree: Path) -> list[str]:
 
 def _excludes(scan: TreeScan) -> list[str]:
     """Pathspecs ``git add`` leaves out: a nested repository (git would record it as a
-    submodule, or refuse the whole add when it has no commit) and a file over the size limit
-    (git holds a file in memory to hash and diff it: a 2 GiB sparse one crashed it)."""
-    return [f":(exclude,literal){p}" for p in (*scan.nested, *scan.large)]
+    submodule, or refuse the whole add when it has no commit), a file over the size limit
+    (git holds a file in memory to hash and diff it: a 2 GiB sparse one crashed it), and what
+    harness itself put in the tree (``harness_paths``), whatever the ignore rules say."""
+    return [f":(exclude,literal){p}" for p in (*scan.nested, *scan.large, *scan.ours)]
 
 
 def _not_ignored(g: HostGit, paths: list[str]) -> list[str]:
@@ -186,6 +192,27 @@ def skipped_note(paths: list[str], limit: int) -> str:
     return (f"harness: {len(paths)} file(s) over sandbox.max_file_size ({limit >> 20} MiB) are "
             f"not in this diff (host git does not read them; they are still in the workspace; "
             f"raise the limit in stages.yaml to include them): {named}{more}\n\n")
+
+
+def harness_paths(tree: Path) -> list[str]:
+    """What harness itself added under ``tree``, relative to it: the node_modules links into a
+    dependency image that link_deps.py makes in every workspace package (a ``node_modules/``
+    ignore rule matches directories only, so git would add these symlinks), and restore.py's
+    patch file. A link is recognised by its name and its target, not by the ignore rules: the
+    diff is the change and nothing else. (A model that makes such a link itself only hides a
+    dangling link from its own diff.)"""
+    found = [name for name in HARNESS_FILES if os.path.lexists(tree / name)]
+    for dirpath, dirnames, filenames, dirfd in os.fwalk(tree, follow_symlinks=False):
+        for name in LINKED_NAMES.intersection((*dirnames, *filenames)):
+            try:
+                target = os.readlink(name, dir_fd=dirfd)
+            except OSError:  # a real directory or file of that name: the repository's
+                continue
+            if target.startswith(DEPS_MOUNT):
+                found.append(os.path.relpath(os.path.join(dirpath, name), tree))
+        # a real node_modules holds the install's own links, never ours; .git holds nothing
+        dirnames[:] = [d for d in dirnames if d not in LINKED_NAMES and d != ".git"]
+    return found
 
 
 def git_dir_of(tree: Path) -> Path:

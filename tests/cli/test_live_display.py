@@ -40,6 +40,14 @@ def test_the_baseline_and_its_warning_are_shown() -> None:
     assert "baseline (cached): 0 test(s)" in shown(("baseline", {"cached": True, "failing": []}))
 
 
+def test_the_target_tests_and_why_are_shown() -> None:
+    text = shown(("target", {"tests": ["trims dashes", "[/]"], "source": "planner",
+                             "why": "declared by the Planner [red]"}))
+    assert "target tests: trims dashes, [/] — declared by the Planner [red]" in text
+    assert "target tests: none — no usable baseline" in shown(
+        ("target", {"tests": [], "source": "none", "why": "no usable baseline"}))
+
+
 def test_a_results_detail_prints_literally(tmp_path: object) -> None:
     out = io.StringIO()
     report(Console(file=out, width=400, color_system=None),

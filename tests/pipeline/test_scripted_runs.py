@@ -258,11 +258,14 @@ def test_the_result_can_land_on_a_new_branch(tmp_path: Any, repo: Any, client: A
     assert git(repo, "status", "--porcelain") == status
     assert git(repo, "branch", "--show-current").strip() == "main"
     assert "replace(/^-+|-+$/g" in git(repo, "show", "harness/T-3:src/slug.js")
-    # "trims dashes" fails at the base and this ticket does not name it: the run says so
+    # "trims dashes" fails at the base, the ticket does not name it and the Planner declared
+    # none: the run says what the target was and why
     events = [json.loads(ln) for ln in (result.run_dir / "events.jsonl").open()]
     (baseline,) = [e for e in events if e["event"] == "baseline"]
     assert baseline["failing"] == ["trims dashes"]
-    assert "names no fail_to_pass" in baseline["warning"]
+    target = json.loads((result.run_dir / "run.json").read_text())["target"]
+    assert (target["tests"], target["source"]) == ([], "none")
+    assert "the Planner declared none of the 1 test(s)" in target["why"]
 
 
 @pytest.mark.parametrize("front", ["yaml", "markdown"])

@@ -75,6 +75,35 @@ def test_a_pnpm_workspace_installs_every_package(client: docker.DockerClient, im
     assert sandbox.diff() == ""  # the links into /deps are ignored, never part of a change
 
 
+def test_links_stay_out_of_the_diff_when_the_ignore_rule_is_for_directories(
+        client: docker.DockerClient, image: BuiltImage, open_sandbox: Open,
+        tmp_path: Path) -> None:
+    """``node_modules/`` matches directories only; the links link_deps.py makes are symlinks,
+    which git would add: they are excluded by name and target, not by the ignore rules."""
+    repo = make_repo(tmp_path / "pn", {
+        ".gitignore": "node_modules/\n",
+        "package.json": manifest(name="pn", private=True, packageManager="pnpm@9.15.9",
+                                 scripts={"test": "pnpm -r test"}),
+        "pnpm-workspace.yaml": "packages:\n  - packages/*\n",
+        "packages/a/package.json": manifest(name="a", main="index.js",
+                                            dependencies={"is-number": "7.0.0"}),
+        "packages/a/index.js": A_INDEX,
+        "packages/b/package.json": manifest(name="b", scripts={"test": "node --test"},
+                                            dependencies={"a": "workspace:*", "is-odd": "3.0.1"}),
+        "packages/b/test/b.test.js": B_TEST})
+    lock(client, image, repo, "pnpm install --lockfile-only")
+    cfg = CFG.model_copy(update={"test_command": "pnpm test"})
+    sandbox = open_sandbox(repo, cfg)
+    run = run_tests(sandbox, cfg)
+    assert run.passed, run.feedback()
+    links = sandbox.exec("readlink node_modules packages/b/node_modules")
+    assert links.stdout.split() == ["/deps/node_modules", "/deps/packages/b/node_modules"]
+    assert sandbox.diff() == ""
+    assert sandbox.changed_files() == []
+    sandbox.write_file("packages/a/index.js", "module.exports = () => true;\n")
+    assert sandbox.changed_files() == ["packages/a/index.js"]
+
+
 def test_yarn_berry_plug_and_play_runs_with_node_modules(
         client: docker.DockerClient, image: BuiltImage, open_sandbox: Open,
         tmp_path: Path) -> None:

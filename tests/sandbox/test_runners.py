@@ -96,3 +96,26 @@ def test_feedback_leads_with_the_failing_names() -> None:
     assert text.startswith("Test results (jest): 3 passed, 2 failed, 1 skipped.")
     assert text.index("- math > nested > multiplies  [math.test.js]") < text.index("Output (tail)")
     assert "Expected: 5" in text
+
+
+LOGGING = ("jest29", "vitest3", "mocha12")  # runners captured with the logs and hooks scenarios
+
+
+@pytest.mark.parametrize("runner", LOGGING)
+def test_a_passing_run_that_logs_has_no_failure(runner: str) -> None:
+    """jest prints what a passing file logged under "● Console": not a test."""
+    report = parsed(runner, "logs")
+    assert (report.format, report.passed, report.failed, report.failing) == (
+        EXPECTED[runner][0], 4, 0, ())
+
+
+@pytest.mark.parametrize(("runner", "names"), [
+    ("jest29", ["setup > needs setup", "hooks.test.js"]),  # jest: an afterAll fails the file
+    ("vitest3", ["setup > needs setup", "teardown"]),
+    ("mocha12", ["setup > needs setup", "teardown"]),  # not '"before each" hook for ...'
+])
+def test_a_failing_hook_is_named_as_what_it_failed(runner: str, names: list[str]) -> None:
+    report = parsed(runner, "hooks")
+    assert sorted(t.name for t in report.failing) == sorted(names)
+    assert not [t.name for t in report.failing if '" hook' in t.name]
+    assert all("broke" in t.message for t in report.failing)

@@ -207,3 +207,27 @@ def test_a_nested_repository_in_an_ignored_directory(open_sandbox: Open, repo: P
                         "echo 1 > new.txt").ok
     assert sandbox.changed_files() == ["new.txt"]
     assert sandbox.diff().startswith("diff --git a/new.txt")
+
+
+@pytest.mark.parametrize("ignore", ["node_modules/\n", "node_modules\n", "", "!node_modules\n"])
+def test_the_links_harness_makes_never_enter_the_diff(tmp_path: Path, ignore: str) -> None:
+    """``node_modules/`` ignores directories only, and link_deps.py makes symlinks (into the
+    dependency image's /deps): whatever the ignore rules, the diff is the change alone."""
+    repo = make_repo(tmp_path / "repo", {".gitignore": ignore or "# none\n",
+                                         "package.json": "{}\n",
+                                         "packages/a/package.json": "{}\n",
+                                         "packages/a/index.js": "module.exports = 1;\n"})
+    ws = create_workspace(repo, tmp_path / "ws")
+    try:
+        for rel in ("node_modules", "packages/a/node_modules"):
+            os.symlink(f"/deps/{rel}", ws.path / rel)  # dangling on the host, as in a run
+        (ws.path / ".harness-restore.patch").write_text("left by a crash\n")
+        assert ws.diff() == ""
+        assert ws.changed_files() == []
+        (ws.path / "packages/a/index.js").write_text("module.exports = 2;\n")
+        (ws.path / "packages/a/own").mkdir()
+        os.symlink("../index.js", ws.path / "packages/a/own/node_modules")  # the model's own
+        own = [] if ignore == "node_modules\n" else ["packages/a/own/node_modules"]  # git's rule
+        assert ws.changed_files() == ["packages/a/index.js", *own]
+    finally:
+        remove_workspace(ws)
