@@ -44,6 +44,9 @@ class Diagnosis(_Strict):
     owner: str = Field(description="The stage that owns the fix: one the debugger can route to.")
     root_cause: str
     brief: str = Field(description="What the owner must do differently.")
+    sub_tickets: list[str] = Field(
+        default_factory=list, description="When the owner is the coder: the ids of the "
+        "sub-tickets to do again (empty: only those that have not passed yet).")
 
 
 class Finding(_Strict):

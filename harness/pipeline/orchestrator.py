@@ -9,14 +9,19 @@ stage's timeout and every token counts against the run's meter. A ladder that ru
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
-
-from pydantic import BaseModel, create_model
+from typing import Literal
 
 from harness.budget.guard import Guard
 from harness.config.schema import DEFAULT_REPO_MAP_TOKENS, SandboxConfig
 from harness.pipeline.agent import AgentOutcome, AgentTask, AttemptEnv, run_attempt
 from harness.pipeline.events import AttemptRecord, Recorder
+from harness.pipeline.handover import (
+    diff_section,
+    failure,
+    summary_of,
+    test_output,
+    tests_passed,
+)
 from harness.pipeline.manifest import (
     Decomposition,
     Diagnosis,
@@ -28,16 +33,13 @@ from harness.pipeline.manifest import (
 )
 from harness.pipeline.mcp_tools import ToolHub
 from harness.pipeline.prompts import (
-    CODER,
-    DEBUGGER,
-    PLANNER,
-    REVIEWER,
     Prompt,
     coder_prompt,
     debugger_prompt,
     planner_prompt,
     reviewer_prompt,
 )
+from harness.pipeline.roles import CODER_ROLE, PLANNER_ROLE, REVIEWER_ROLE, Role, debugger_role
 from harness.pipeline.target import (
     Target,
     acceptance_problems,
@@ -47,15 +49,7 @@ from harness.pipeline.target import (
     initial_target,
 )
 from harness.pipeline.ticket import Ticket
-from harness.pipeline.tools import (
-    EDIT,
-    READ_ONLY,
-    REPO_MAP,
-    SPECS,
-    Toolbox,
-    terminal_spec,
-    toolbox,
-)
+from harness.pipeline.tools import REPO_MAP, SPECS, Toolbox
 from harness.repomap import RepoMap
 from harness.sandbox.base import Sandbox
 from harness.sandbox.testrun import Judge, TestRun, link_dependencies, run_tests
@@ -65,6 +59,8 @@ from harness.stages.plan import Attempt, StagePlan
 Status = Literal["resolved", "halted", "needs_human"]
 MAX_TURNS = 60
 MAP_TOOL_ROLES = ("planner", "coder")  # stages that get the repo_map tool when there is a map
+WORK_LIMIT = 20_000  # characters of the diff so far a Coder attempt is shown
+DEBUG_DIFF_LIMIT, REVIEW_DIFF_LIMIT = 30_000, 60_000
 NO_CHANGE = ("Your attempt left the repository unchanged. The ticket asks for a change, and an "
              "empty diff never resolves it: make the change, then call `finish`.")
 
@@ -74,26 +70,6 @@ class Exhausted(Exception):  # control flow inside the pipeline; never escapes i
         super().__init__(f"{stage} ran out of attempts")
         self.stage = stage
         self.evidence = evidence
-
-
-class Finish(BaseModel):
-    summary: str
-
-
-@dataclass(frozen=True)
-class Role:
-    system: str
-    box: Toolbox
-    result: type[BaseModel]
-    text_is_result: bool = False
-
-
-PLANNER_ROLE = Role(PLANNER, toolbox(READ_ONLY, terminal_spec(
-    "submit_manifest", "Submit the plan.", Manifest)), Manifest)
-CODER_ROLE = Role(CODER, toolbox((*READ_ONLY, *EDIT), SPECS["finish"]), Finish,
-                  text_is_result=True)
-REVIEWER_ROLE = Role(REVIEWER, toolbox(READ_ONLY, terminal_spec(
-    "submit_review", "Submit the review.", Review)), Review)
 
 
 @dataclass(frozen=True)
@@ -121,6 +97,9 @@ class Pipeline:
     briefs: dict[str, str] = field(default_factory=dict)
     last_failure: str = ""
     diagnoses: list[Diagnosis] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)  # the Reviewer's, for its re-review
+    passed: set[str] = field(default_factory=set)  # sub-tickets of this plan that passed
+    redo: set[str] = field(default_factory=set)  # passed ones the Debugger sends back
     _debugger_calls: int = 0
     _rounds: dict[str, int] = field(default_factory=dict)  # ladder walks per label prefix
     _memo: dict[str, str] = field(default_factory=dict)
@@ -142,6 +121,7 @@ class Pipeline:
                 if diagnosis is None:
                     return self._exhaust(exc)
                 self.briefs[diagnosis.owner] = diagnosis.brief
+                self.redo = set(diagnosis.sub_tickets)
                 if diagnosis.owner == "planner":
                     self.sandbox.reset()  # the new plan starts from the base commit
                     link_dependencies(self.sandbox)  # the reset removed untracked links
@@ -165,7 +145,7 @@ class Pipeline:
                 self._accept_manifest(out.result)
                 self._record(stage, attempt, label, out, "accepted")
                 return
-            brief = "; ".join(problems) if problems else _failure(out)
+            brief = "; ".join(problems) if problems else failure(out)
             self._record(stage, attempt, label, out,
                          "invalid_manifest" if problems else out.outcome, detail=brief)
             self.last_failure = f"planner attempt {attempt.number}: {brief}"
@@ -191,6 +171,7 @@ class Pipeline:
         self._set_target(declared_target(self.ticket, self.judge.baseline if self.judge else None,
                                          manifest))
         self.manifest = manifest
+        self.passed.clear()
         self.decomposition = decompose(manifest)
         self.recorder.update(manifest=manifest.model_dump(),
                              decomposition=self.decomposition.as_dict())
@@ -203,8 +184,12 @@ class Pipeline:
         by_id = {t.id: t for t in self.manifest.sub_tickets}
         brief = self.briefs.pop("coder", None)
         order = self.decomposition.order
-        for tid in order:
+        for tid in order:  # a routed round redoes only what has not passed, or what it names
+            if tid in self.passed and tid not in self.redo and tid != order[-1]:
+                continue
             self._code(by_id[tid], brief=brief, full_suite=tid == order[-1])
+            self.passed.add(tid)
+        self.redo.clear()
 
     def _code(self, sub: SubTicket, *, brief: str | None, full_suite: bool) -> None:
         """``full_suite``: the last sub-ticket (or a review fix), judged as the whole ticket: a
@@ -213,12 +198,16 @@ class Pipeline:
         assert self.manifest is not None
         stage = self.plan.stages["coder"]
         feedback: str | None = None
-        unchanged = False
+        tests_ran = True
+        said: str | None = None
+        before = self.sandbox.diff()  # earlier sub-tickets' work, shown to the first attempt
+        work = diff_section("The work so far (earlier sub-tickets)", before, WORK_LIMIT) \
+            if before.strip() else None
         prefix = self._round(f"coder/{sub.id}")
         for attempt in stage.attempts:
             label = f"{prefix}/a{attempt.number}"
             prompt = coder_prompt(self.ticket, self.manifest, sub, brief=brief, feedback=feedback,
-                                  tests_ran=not unchanged)
+                                  tests_ran=tests_ran, work=work, previous=said)
             out = self._attempt(stage, attempt, label, CODER_ROLE, prompt)
             patch = self.sandbox.diff()
             diff = self.recorder.attempt_diff(label.replace("/", "-"), patch)
@@ -229,7 +218,9 @@ class Pipeline:
             if out.outcome == "done" and failed is None and not unchanged:
                 self._record(stage, attempt, label, out, "passed", tests=runs, diff=diff)
                 return
-            feedback = NO_CHANGE if unchanged else failed.feedback() if failed else _failure(out)
+            feedback = NO_CHANGE if unchanged else failed.feedback() if failed else failure(out)
+            tests_ran = failed is not None
+            said, work = summary_of(out), diff_section("The work so far", patch, WORK_LIMIT)
             outcome = "no_change" if unchanged else "tests_failed" if failed else out.outcome
             self._record(stage, attempt, label, out, outcome, detail=feedback[:500], tests=runs,
                          diff=diff)
@@ -255,7 +246,7 @@ class Pipeline:
             runs.append(run_tests(self.sandbox, self.sandbox_cfg, "full", judge_by=judge))
         for run in runs:
             path = self.recorder.test_output(f"{label.replace('/', '-')}-{run.scope}",
-                                             run.command, _output(run))
+                                             run.command, test_output(run))
             verdict = run.verdict.as_dict() if run.verdict else None
             self.recorder.event("tests", label=label, scope=run.scope, passed=run.passed,
                                 seconds=round(run.result.duration, 3),
@@ -269,12 +260,15 @@ class Pipeline:
             return
         assert self.manifest is not None
         for attempt in stage.attempts:
-            prompt = reviewer_prompt(self.ticket, self.manifest, self.sandbox.diff(),
-                                     self.conventions)
+            prompt = reviewer_prompt(
+                self.ticket, self.manifest,
+                diff_section("The change", self.sandbox.diff(), REVIEW_DIFF_LIMIT),
+                self.conventions, tests=tests_passed(self.target.tests if self.target else ()),
+                earlier="\n".join(self.findings) or None)
             label = f"reviewer/a{attempt.number}"
             out = self._attempt(stage, attempt, label, REVIEWER_ROLE, prompt)
             if out.outcome != "done":
-                self._record(stage, attempt, label, out, out.outcome, detail=_failure(out))
+                self._record(stage, attempt, label, out, out.outcome, detail=failure(out))
                 continue
             assert isinstance(out.result, Review)
             if out.result.verdict == "approve":
@@ -283,6 +277,7 @@ class Pipeline:
             findings = "\n".join(f"- {f.path}{f':{f.line}' if f.line else ''}: {f.message}"
                                  for f in out.result.findings) or "- (no findings given)"
             self._record(stage, attempt, label, out, "request_changes", detail=findings)
+            self.findings.append(findings)
             self.last_failure = f"reviewer requested changes:\n{findings}"
             if attempt.number == len(stage.attempts):
                 break
@@ -299,19 +294,15 @@ class Pipeline:
             return None
         attempt = stage.attempts[self._debugger_calls]
         self._debugger_calls += 1
-        owners = tuple(stage.can_route_to)
-        owner_type: Any = Literal[owners]  # the schema lists the stages it may route to
-        model = create_model("RoutedDiagnosis", __base__=Diagnosis, owner=(owner_type, ...))
-        role = Role(DEBUGGER, toolbox((*READ_ONLY, "run_command"), terminal_spec(
-            "submit_diagnosis", "Submit the diagnosis.", model)), model)
-        diff = self.sandbox.diff()[:30_000]
-        evidence = f"{exc.evidence}\n\n## Current diff\n```diff\n{diff}\n```"
+        role = debugger_role(tuple(stage.can_route_to))
+        evidence = (f"{exc.evidence}\n\n"
+                    f"{diff_section('Current diff', self.sandbox.diff(), DEBUG_DIFF_LIMIT)}")
         prompt = debugger_prompt(self.ticket, exc.stage, evidence, self.manifest,
                                  self.decomposition)
         label = f"debugger/a{attempt.number}"
         out = self._attempt(stage, attempt, label, role, prompt)
         if out.outcome != "done" or out.result is None:
-            self._record(stage, attempt, label, out, out.outcome, detail=_failure(out))
+            self._record(stage, attempt, label, out, out.outcome, detail=failure(out))
             return None
         diagnosis = Diagnosis.model_validate(out.result.model_dump())
         self.diagnoses.append(diagnosis)
@@ -375,16 +366,3 @@ class Pipeline:
                             outcome=outcome, tokens=out.usage.total, cost_usd=out.cost_usd)
         if watch:  # may the run go on after this attempt?
             self.guard.after_attempt(stage.role, out.usage.total)
-
-
-def _failure(out: AgentOutcome) -> str:
-    """Why an attempt failed, for the record and the next attempt's prompt."""
-    what = {"timed_out": "the attempt timed out", "turn_limit": "it ran out of turns",
-            "error": "the model call failed", "no_result": "no result",
-            }.get(out.outcome, out.outcome)
-    return f"{what}: {out.detail}" if out.detail else what
-
-
-def _output(run: TestRun) -> str:
-    r = run.result
-    return f"{r.summary()}\n--- stdout\n{r.stdout}\n--- stderr\n{r.stderr}\n"

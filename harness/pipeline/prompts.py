@@ -77,12 +77,10 @@ def planner_prompt(ticket: Ticket, brief: str | None, repo_map: str = "",
 
 
 def coder_prompt(ticket: Ticket, manifest: Manifest, sub: SubTicket, *, brief: str | None,
-                 feedback: str | None, tests_ran: bool = True) -> Prompt:
-    """``tests_ran``: the feedback is the tests' (else it says itself what was wrong)."""
-    sub_ticket = (f"## Your sub-ticket: {sub.id} — {sub.title}\n{sub.description}\n"
-                  f"Files: {', '.join(sub.files) or '(not listed)'}\n"
-                  f"Operations: "
-                  f"{json.dumps([o.model_dump(exclude_none=True) for o in sub.operations])}")
+                 feedback: str | None, tests_ran: bool = True, work: str | None = None,
+                 previous: str | None = None) -> Prompt:
+    """``tests_ran``: the feedback is the tests' (else it says itself what was wrong); ``work``:
+    the diff so far (``handover.diff_section``); ``previous``: what the last attempt said."""
     task = []
     if brief:
         task.append(f"## Brief\n{brief}")
@@ -92,8 +90,28 @@ def coder_prompt(ticket: Ticket, manifest: Manifest, sub: SubTicket, *, brief: s
         task.append("## Your previous attempt failed\nThe tests failed after your change. "
                     "Fix the cause in the code (not the tests); your earlier edits are still "
                     f"in the workspace.\n\n{feedback}")
-    return Prompt(ticket_context(ticket, f"## Plan\n{manifest.summary}", sub_ticket),
-                  tuple(task))
+    if previous:
+        task.append(f"## What your previous attempt said it did\n{previous}")
+    if work:
+        task.append(work)
+    return Prompt(ticket_context(ticket, f"## Plan\n{manifest.summary}",
+                                 _sub_ticket(manifest, sub)), tuple(task))
+
+
+def _sub_ticket(manifest: Manifest, sub: SubTicket) -> str:
+    """The sub-ticket with what the plan says around it: its symbols, what it depends on, and
+    the other sub-tickets (theirs to do, not this one's)."""
+    others = [f"- {t.id} — {t.title}" + (" (this one depends on it)" if t.id in sub.depends_on
+                                         else "")
+              for t in manifest.sub_tickets if t.id != sub.id]
+    lines = [f"## Your sub-ticket: {sub.id} — {sub.title}", sub.description,
+             f"Files: {', '.join(sub.files) or '(not listed)'}",
+             f"Symbols: {', '.join(sub.symbols) or '(not listed)'}",
+             "Operations: "
+             f"{json.dumps([o.model_dump(exclude_none=True) for o in sub.operations])}"]
+    if others:
+        lines.append("Other sub-tickets of the plan (not yours to do here):\n" + "\n".join(others))
+    return "\n".join(line for line in lines if line)
 
 
 def debugger_prompt(ticket: Ticket, stage: str, evidence: str, manifest: Manifest | None,
@@ -105,9 +123,15 @@ def debugger_prompt(ticket: Ticket, stage: str, evidence: str, manifest: Manifes
                   (f"## Failing stage: {stage}", f"## Evidence\n{evidence}"))
 
 
-def reviewer_prompt(ticket: Ticket, manifest: Manifest, diff: str, conventions: str | None
-                    ) -> Prompt:
+def reviewer_prompt(ticket: Ticket, manifest: Manifest, diff: str, conventions: str | None,
+                    *, tests: str = "", earlier: str | None = None) -> Prompt:
+    """``diff``: the change (``handover.diff_section``), first in the task; ``tests``: what the
+    tests showed; ``earlier``: this run's previous findings, on a re-review."""
+    task = [diff, f"## Tests\n{tests}" if tests else ""]
+    if earlier:
+        task.append("## Your earlier findings\nYou requested these changes before; check "
+                    f"whether the diff now addresses each one.\n{earlier}")
     return Prompt(
         ticket_context(ticket, "## Plan\n" + manifest.model_dump_json(indent=1),
                        conventions and f"## Project conventions\n{conventions}"),
-        (f"## Diff\n```diff\n{diff[:60_000]}\n```",))
+        tuple(t for t in task if t))

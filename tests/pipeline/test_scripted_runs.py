@@ -315,3 +315,32 @@ def test_a_read_only_stage_that_writes_through_a_command_is_undone_and_fails(
     assert "read_only_violation" in events
     assert "the debugger was here" not in out.result.patch.read_text()
     assert "scratch.js" not in out.result.patch.read_text()
+
+
+TWO_STEPS = {"summary": "document, then fix", "sub_tickets": [
+    {"id": "S1", "title": "document slugify", "files": ["README.md"],
+     "operations": [{"op": "modify", "path": "README.md"}]},
+    {"id": "S2", "title": "trim dashes in slugify", "files": ["src/slug.js"], "depends_on": ["S1"],
+     "operations": [{"op": "modify", "path": "src/slug.js", "symbol": "slugify"}]}]}
+DOCUMENT: Play = [Reply("", [("write_file", {"path": "README.md", "content": "# slugs\nslugify "
+                                                                         "trims dashes\n"})]),
+                  Reply("", [("finish", {"summary": "documented slugify"})])]
+
+
+@pytest.mark.docker
+def test_routing_back_to_the_coder_redoes_only_what_has_not_passed(
+        run: Callable[..., Outcome]) -> None:
+    coder = Plays(DOCUMENT, code(BUGGY), code(FIXED))
+    out = run(stages({"planner": Plays([Reply("", [("submit_manifest", TWO_STEPS)])]),
+                      "coder": coder,
+                      "debugger": Plays(diagnose("coder", "strip dashes at both ends"))},
+                     coder={"retry_budget": 0}))
+    assert out.result.status == "resolved", out.result.detail
+    labels = [(a["label"], a["outcome"]) for a in out.state["attempts"]]
+    assert labels == [("planner/a1", "accepted"), ("coder/S1/a1", "passed"),
+                      ("coder/S2/a1", "tests_failed"), ("debugger/a1", "routed:coder"),
+                      ("coder/S2/r2/a1", "passed")]
+    # S2's first attempt saw S1's work as a diff; its routed round saw its own and the brief
+    assert "README.md | +1 -0" in coder.prompts()[1]
+    assert "strip dashes at both ends" in coder.prompts()[2]
+    assert "src/slug.js |" in coder.prompts()[2]
