@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -24,7 +25,7 @@ from harness.pipeline.events import Recorder
 from harness.pipeline.mcp_tools import ToolHub
 from harness.pipeline.prompts import Prompt
 from harness.pipeline.repomap_tool import call_repo_map
-from harness.pipeline.tools import REPO_MAP, Toolbox, describe, run_tool
+from harness.pipeline.tools import REPO_MAP, RUN_TESTS, Toolbox, describe, run_tool
 from harness.repomap import RepoMap
 from harness.sandbox.base import Sandbox
 from harness.sandbox.restore import restore
@@ -61,6 +62,7 @@ class AttemptEnv:
     mcp: ToolHub | None = None  # the stage's MCP servers' tools (SDK vendors)
     repo_map: RepoMap | None = None  # answers the repo_map tool
     edits: EditHistory = field(default_factory=EditHistory)  # for undo_edit, this attempt's
+    verify: Callable[[str], str] | None = None  # answers run_tests: scope -> the verdict
 
 
 @dataclass
@@ -196,6 +198,10 @@ def _loop(task: AgentTask, env: AttemptEnv, deadline: float, out: AgentOutcome) 
                 results.append(env.mcp.call(call, timeout=max(deadline - time.monotonic(), 1)))
             elif call.name == REPO_MAP and env.repo_map is not None:
                 results.append(call_repo_map(env.repo_map, call))
+            elif call.name == RUN_TESTS and env.verify is not None:
+                scope = str(call.arguments.get("scope") or "affected")
+                results.append(ToolResult(call.id, env.verify(
+                    scope if scope in ("affected", "full") else "affected")))
             else:
                 results.append(run_tool(env.sandbox, call, task.toolbox.names,
                                         deadline=deadline, edits=env.edits))

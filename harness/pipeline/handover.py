@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from harness.config.schema import SandboxConfig
 from harness.pipeline.agent import AgentOutcome
 from harness.sandbox.testrun import TestRun
 
@@ -80,3 +81,24 @@ def test_output(run: TestRun) -> str:
     """A test run as kept in the run directory's tests/."""
     r = run.result
     return f"{r.summary()}\n--- stdout\n{r.stdout}\n--- stderr\n{r.stderr}\n"
+
+
+def checks_section(cfg: SandboxConfig, target: tuple[str, ...], whole_ticket: bool) -> str:
+    """How the Coder's work will be judged, so it can check it the same way first."""
+    if cfg.test_command is None:
+        return ""
+    if not whole_ticket:
+        bar = ("this sub-ticket is judged on no new failures (a test that passed at the base "
+               "commit must still pass); the ticket's target tests may need a later sub-ticket")
+    elif target:
+        bar = ("these target tests must pass: " + ", ".join(target[:30])
+               + ", and no test that passed at the base commit may fail")
+    else:
+        bar = "no test that passed at the base commit may fail, and the change must not be empty"
+    related = (f"`{cfg.affected_test_command}` on the changed files" if
+               cfg.affected_test_command else "the runner's tests related to the changed files")
+    return ("## How your change is checked\n"
+            f"After `finish` the harness runs the tests in /workspace: {related} on a retry, "
+            f"and the full suite `{cfg.test_command}`; {bar}. Tests that already failed at the "
+            "base commit are not held against you. Call `run_tests` to get this verdict "
+            "yourself before you finish.")

@@ -16,6 +16,7 @@ from harness.config.schema import DEFAULT_REPO_MAP_TOKENS, SandboxConfig
 from harness.pipeline.agent import AgentOutcome, AgentTask, AttemptEnv, run_attempt
 from harness.pipeline.events import AttemptRecord, Recorder
 from harness.pipeline.handover import (
+    checks_section,
     diff_section,
     failure,
     summary_of,
@@ -49,7 +50,7 @@ from harness.pipeline.target import (
     initial_target,
 )
 from harness.pipeline.ticket import Ticket
-from harness.pipeline.tools import REPO_MAP, SPECS, Toolbox
+from harness.pipeline.tools import REPO_MAP, RUN_TESTS, SPECS, Toolbox
 from harness.repomap import RepoMap
 from harness.sandbox.base import Sandbox
 from harness.sandbox.testrun import Judge, TestRun, link_dependencies, run_tests
@@ -103,6 +104,7 @@ class Pipeline:
     _debugger_calls: int = 0
     _rounds: dict[str, int] = field(default_factory=dict)  # ladder walks per label prefix
     _memo: dict[str, str] = field(default_factory=dict)
+    _checking: tuple[str, bool] = ("coder", True)  # the sub-ticket run_tests judges, and how
 
     def run(self) -> Ending:
         """Raises only ``RunStopped`` (a cap) and ``SandboxError``."""
@@ -204,10 +206,13 @@ class Pipeline:
         work = diff_section("The work so far (earlier sub-tickets)", before, WORK_LIMIT) \
             if before.strip() else None
         prefix = self._round(f"coder/{sub.id}")
+        self._checking = (prefix, full_suite)
+        checks = checks_section(self.sandbox_cfg, self.target.tests if self.target else (),
+                                full_suite)
         for attempt in stage.attempts:
             label = f"{prefix}/a{attempt.number}"
             prompt = coder_prompt(self.ticket, self.manifest, sub, brief=brief, feedback=feedback,
-                                  tests_ran=tests_ran, work=work, previous=said)
+                                  tests_ran=tests_ran, work=work, previous=said, checks=checks)
             out = self._attempt(stage, attempt, label, CODER_ROLE, prompt)
             patch = self.sandbox.diff()
             diff = self.recorder.attempt_diff(label.replace("/", "-"), patch)
@@ -237,22 +242,36 @@ class Pipeline:
                                 exit_code=found.exit_code, failing=list(found.failing)[:20])
         self._set_target(initial_target(self.ticket, found))
 
+    def _verify(self, scope: str) -> str:
+        """The run_tests tool: the tests as the attempt will be judged, run now."""
+        label, full_suite = self._checking
+        run = run_tests(self.sandbox, self.sandbox_cfg, "full" if scope == "full" else
+                        "affected", judge_by=self._judge_for(full_suite))
+        self._keep(f"{label}/run_tests", run)
+        return f"{'PASSED' if run.passed else 'FAILED'} ({run.scope} run)\n{run.feedback()}"
+
+    def _judge_for(self, full_suite: bool) -> Judge | None:
+        if self.judge is not None and not full_suite:  # an earlier sub-ticket: no new failures
+            return replace(self.judge, fail_to_pass=())
+        return self.judge
+
     def _tests(self, label: str, full_suite: bool) -> list[TestRun]:
-        judge = self.judge
-        if judge is not None and not full_suite:  # an earlier sub-ticket: no new failures
-            judge = replace(judge, fail_to_pass=())
+        judge = self._judge_for(full_suite)
         runs = [run_tests(self.sandbox, self.sandbox_cfg, "affected", judge_by=judge)]
         if runs[0].passed and full_suite and runs[0].scope != "full":
             runs.append(run_tests(self.sandbox, self.sandbox_cfg, "full", judge_by=judge))
         for run in runs:
-            path = self.recorder.test_output(f"{label.replace('/', '-')}-{run.scope}",
-                                             run.command, test_output(run))
-            verdict = run.verdict.as_dict() if run.verdict else None
-            self.recorder.event("tests", label=label, scope=run.scope, passed=run.passed,
-                                seconds=round(run.result.duration, 3),
-                                failing=[t.name for t in run.report.failing][:20], output=path,
-                                verdict=verdict)
+            self._keep(label, run)
         return runs
+
+    def _keep(self, label: str, run: TestRun) -> None:
+        path = self.recorder.test_output(f"{label.replace('/', '-')}-{run.scope}", run.command,
+                                         test_output(run))
+        verdict = run.verdict.as_dict() if run.verdict else None
+        self.recorder.event("tests", label=label, scope=run.scope, passed=run.passed,
+                            seconds=round(run.result.duration, 3),
+                            failing=[t.name for t in run.report.failing][:20], output=path,
+                            verdict=verdict)
 
     def _review(self) -> None:
         stage = self.plan.stages.get("reviewer")
@@ -340,11 +359,15 @@ class Pipeline:
         box = role.box
         if self.repo_map is not None and stage.role in MAP_TOOL_ROLES:
             box = Toolbox((*box.specs[:-1], SPECS[REPO_MAP], box.specs[-1]), box.terminal)
+        verify = self._verify if stage.role == "coder" and self.sandbox_cfg.test_command \
+            else None
+        if verify is not None:
+            box = Toolbox((*box.specs[:-1], SPECS[RUN_TESTS], box.specs[-1]), box.terminal)
         task = AgentTask(stage.role, label, attempt, role.system, prompt, box, role.result,
                          stage.timeout, stage.config.max_turns or MAX_TURNS, role.text_is_result,
                          tuple(stage.config.mcp_servers))
         env = AttemptEnv(self.sandbox, self.guard.meter, self.recorder, self.mcp.get(stage.role),
-                         self.repo_map)
+                         self.repo_map, verify=verify)
         out = run_attempt(task, env)
         if out.stopped is not None:  # a cap: the attempt's spend goes on record, the run stops
             self._record(stage, attempt, label, out, out.stopped.status, detail=str(out.stopped),

@@ -78,7 +78,7 @@ def planner_prompt(ticket: Ticket, brief: str | None, repo_map: str = "",
 
 def coder_prompt(ticket: Ticket, manifest: Manifest, sub: SubTicket, *, brief: str | None,
                  feedback: str | None, tests_ran: bool = True, work: str | None = None,
-                 previous: str | None = None) -> Prompt:
+                 previous: str | None = None, checks: str = "") -> Prompt:
     """``tests_ran``: the feedback is the tests' (else it says itself what was wrong); ``work``:
     the diff so far (``handover.diff_section``); ``previous``: what the last attempt said."""
     task = []
@@ -95,7 +95,7 @@ def coder_prompt(ticket: Ticket, manifest: Manifest, sub: SubTicket, *, brief: s
     if work:
         task.append(work)
     return Prompt(ticket_context(ticket, f"## Plan\n{manifest.summary}",
-                                 _sub_ticket(manifest, sub)), tuple(task))
+                                 _sub_ticket(manifest, sub), checks), tuple(task))
 
 
 def _sub_ticket(manifest: Manifest, sub: SubTicket) -> str:

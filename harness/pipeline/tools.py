@@ -77,6 +77,12 @@ SPECS: dict[str, ToolSpec] = {t.name: t for t in (
              _obj(["command"], command=_STR, timeout_seconds=_INT)),
     ToolSpec("finish", "Say the work is done, with a one-paragraph summary.",
              _obj(["summary"], summary=_STR)),
+    # Answered by the pipeline with its own test run and verdict (AttemptEnv.verify).
+    ToolSpec("run_tests", "Run the ticket's tests as the harness will judge them and get its "
+             "verdict: the failing tests, which of them already failed at the base commit, "
+             "and whether the target tests pass. scope `affected` (default) runs the tests "
+             "related to your changes, `full` the whole suite. Use it before `finish`.",
+             _obj([], scope={"type": "string", "enum": ["affected", "full"]})),
     # Answered from the repository map of the base commit (harness.pipeline.repomap_tool).
     ToolSpec("repo_map", "The files and symbols of the repository (as of the base commit) "
              "most relevant to a query — words, identifiers or paths — ranked over the import "
@@ -84,6 +90,7 @@ SPECS: dict[str, ToolSpec] = {t.name: t for t in (
              _obj(["query"], query=_STR, budget=_INT)),
 )}
 REPO_MAP = "repo_map"
+RUN_TESTS = "run_tests"
 READ_ONLY = ("list_files", "read_file", "search")
 EDIT = ("write_file", "edit_file", "multi_edit", "undo_edit", "run_command")
 WRITES = ("write_file", "edit_file", "multi_edit", "undo_edit")  # the tools that change files

@@ -344,3 +344,28 @@ def test_routing_back_to_the_coder_redoes_only_what_has_not_passed(
     assert "README.md | +1 -0" in coder.prompts()[1]
     assert "strip dashes at both ends" in coder.prompts()[2]
     assert "src/slug.js |" in coder.prompts()[2]
+
+
+@pytest.mark.docker
+def test_the_coder_checks_its_change_as_the_harness_will_judge_it(
+        run: Callable[..., Outcome]) -> None:
+    """The first turn says how the change is judged; run_tests answers with that verdict, so a
+    model sees the failing target test before it finishes, and fixes it in the same attempt."""
+    checked = [Reply("", [("write_file", {"path": "src/slug.js", "content": BUGGY})]),
+               Reply("", [("run_tests", {})]),
+               Reply("", [("write_file", {"path": "src/slug.js", "content": FIXED})]),
+               Reply("", [("run_tests", {"scope": "full"})]),
+               Reply("", [("finish", {"summary": "trimmed dashes"})])]
+    coder = Plays(checked)
+    out = run(stages({"planner": Plays(PLAN), "coder": coder}))
+    assert out.result.status == "resolved", out.result.detail
+    assert out.outcomes() == ["accepted", "passed"]
+    first = coder.prompts()[0]
+    assert "## How your change is checked" in first
+    assert "`node --test test/`" in first
+    assert "these target tests must pass: trims dashes" in first
+    said = [r.content for req in coder.requests for m in req.messages[-1:]
+            for r in m.tool_results]
+    assert any(s.startswith("FAILED") and "trims dashes" in s for s in said)
+    assert any(s.startswith("PASSED (full run)") for s in said)
+    assert "run_tests" in {t.name for t in coder.requests[0].tools}
