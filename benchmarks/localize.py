@@ -167,6 +167,15 @@ def fixture_times(lines: int) -> dict[str, float]:
                 "rank_s": rank_s, "map_tokens": estimate_tokens(text)}
 
 
+def cold_time(name: str, repo: Path) -> str:
+    """A cold index of the repository's newest commit, from an empty cache on disk."""
+    with tempfile.TemporaryDirectory(prefix="localize-cold-") as tmp, \
+            FactsCache(Path(tmp)) as cache, cpu_seconds() as spent:
+        index = build_index(repo, "HEAD", cache)
+    return (f"{name}: cold index of {index.lines} lines in {len(index.files)} files "
+            f"{index.stats.seconds:.2f} s wall ({spent[0]:.2f} s CPU)")
+
+
 @contextmanager
 def cpu_seconds() -> Iterator[list[float]]:
     """CPU seconds of this process and its children (git) over the block: unlike wall time,
@@ -241,10 +250,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", type=Path, default=DATA)
     p.add_argument("--tokens", type=int, default=2000, help="map budget")
     p.add_argument("--lines", type=int, default=100_000, help="fixture size")
+    p.add_argument("--sets", help="comma-separated sets to run (default: all)")
+    p.add_argument("--no-fixture", action="store_true", help="skip the generated monorepo")
+    p.add_argument("--cold", action="append", default=[], metavar="OWNER/NAME",
+                   help="also time a cold index of this repository's newest commit")
     a = p.parse_args(args)
     sets = load_sets(a.data)
+    if a.sets:
+        sets = {k: v for k, v in sets.items() if k in a.sets.split(",")}
     names = list(dict.fromkeys(n for entries in sets.values() for n in entries))
-    repos = locate(names, a.mirrors, a.repo)
+    repos = locate(list(dict.fromkeys(names + a.cold)), a.mirrors, a.repo)
     sizes: list[int] = []
     results: dict[str, Scores] = {}
     with tempfile.TemporaryDirectory(prefix="localize-cache-") as tmp, \
@@ -259,6 +274,10 @@ def main(argv: list[str] | None = None) -> int:
     print_scores("all", combined)
     print(f"\nmap size: max {max(sizes)} tokens, mean {statistics.mean(sizes):.0f} "
           f"(budget {a.tokens})")
+    for name in a.cold:
+        print(cold_time(name, repos[name]))
+    if a.no_fixture:
+        return 0
     fx = fixture_times(a.lines)
     print(f"\nfixture: {fx['lines']} lines in {fx['files']} files")
     print(f"index cold {fx['cold_s']:.2f} s wall ({fx['cold_cpu_s']:.2f} s CPU), incremental "
