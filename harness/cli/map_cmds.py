@@ -11,6 +11,7 @@ from harness.calibration.project import data_home
 from harness.config.schema import DEFAULT_REPO_MAP_TOKENS
 from harness.pipeline.ticket import load_ticket
 from harness.repomap import RepoMap
+from harness.repomap.exclude import describe
 from harness.repomap.terms import estimate_tokens
 
 
@@ -34,4 +35,5 @@ def map_command(ticket: Path, repo: Path, tokens: int, base: str | None) -> None
     click.echo(text, nl=False)
     click.echo(f"{repo_map.index.commit[:12]}: {stats.files} files indexed ({stats.parsed} "
                f"parsed, the rest cached) in {stats.seconds:.2f} s; map "
-               f"{estimate_tokens(text)} of {tokens} tokens", err=True)
+               f"{estimate_tokens(text)} of {tokens} tokens; left out as not the project's code: "
+               f"{describe(dict(stats.excluded))}", err=True)
