@@ -19,6 +19,7 @@ from typing import Literal
 
 import numpy as np
 
+from harness.repomap.central import centrality
 from harness.repomap.index import RepoIndex, is_test
 from harness.repomap.terms import path_terms, split_identifier, terms
 
@@ -72,14 +73,28 @@ class Ranker:
                     self._definers.setdefault(s.name, []).append(i)
         self._edges = self._edge_arrays()
 
+    def matches(self, text: str) -> bool:
+        """Whether the ticket names anything in the repository (else the map falls back to the
+        central files)."""
+        return bool(self._lexical(Query.parse(text)).any())
+
+    def central(self) -> list[tuple[str, float]]:
+        """Every file by its centrality in the import graph, best first."""
+        scores = centrality(self.paths, self.index.imports, [is_test(p) for p in self.paths])
+        order = np.argsort(-scores, kind="stable")
+        return [(self.paths[i], float(scores[i])) for i in order]
+
     def rank(self, text: str, method: Method = "map") -> list[tuple[str, float]]:
-        """Every file with a positive score, best first."""
+        """Every file with a positive score, best first. The map ranks the central files when
+        the ticket names nothing the repository holds."""
         query = Query.parse(text)
         if method == "bm25":
             scores = self._bm25(query.words, self._plain, self._plain_df, self._plain_lengths)
         else:
             scores = self._lexical(query)
-            if method == "map" and scores.any():
+            if method == "map" and not scores.any():
+                return self.central()
+            if method == "map":
                 scores = self._spread(scores)
         order = np.argsort(-scores, kind="stable")
         return [(self.paths[i], float(scores[i])) for i in order if scores[i] > 0]

@@ -17,18 +17,21 @@ from harness.repomap.terms import estimate_tokens, split_identifier
 
 HEADER = ("The files most relevant to this task, best first, with their "
           "top-level symbols (line: signature). Read a file before relying on it.\n")
+CENTRAL_HEADER = ("The task names nothing this repository holds, so these are its central files "
+                  "(the most imported), with their top-level symbols (line: signature). Read a "
+                  "file before relying on it.\n")
 _SYMBOLS_BY_RANK = ((3, 12), (10, 6), (25, 3))  # (files up to this rank, symbols each)
 _MEMBER_INDENT = "    "
 
 
 def render_map(index: RepoIndex, ranked: Sequence[tuple[str, float]], query_text: str,
-               budget: int) -> str:
+               budget: int, header: str = HEADER) -> str:
     """The map for ``ranked`` files within ``budget`` tokens; empty when nothing fits."""
     if budget <= 0 or not ranked:
         return ""
     query = Query.parse(query_text)
-    parts = [HEADER]
-    used = estimate_tokens(HEADER)
+    parts = [header]
+    used = estimate_tokens(header)
     for position, (path, _) in enumerate(ranked):
         block = _fitting_block(index, path, position, query, budget - used)
         if block is None:
