@@ -39,4 +39,5 @@ def map_command(ticket: Path, repo: Path, tokens: int, base: str | None) -> None
     click.echo(f"{repo_map.index.commit[:12]}: {stats.files} files indexed ({stats.parsed} "
                f"parsed, the rest cached) in {stats.seconds:.2f} s; map "
                f"{estimate_tokens(text)} of {tokens} tokens; left out as not the project's code: "
-               f"{describe(dict(stats.excluded))}", err=True)
+               f"{describe(dict(stats.excluded))}; {stats.parse_errors} with parse errors "
+               "(symbols recovered statement by statement)", err=True)

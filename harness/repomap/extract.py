@@ -19,6 +19,7 @@ import tree_sitter_javascript
 import tree_sitter_typescript
 
 from harness.repomap import terms as terms_module
+from harness.repomap.recover import head, pieces
 from harness.repomap.terms import term_counts
 
 
@@ -108,6 +109,8 @@ def extract(data: bytes, language: str) -> FileFacts:
     tree = _parser(language).parse(data)
     root = tree.root_node
     symbols = list(_symbols(root, data))
+    if root.has_error:
+        symbols = max(symbols, _recovered(data, language), key=len)
     exported, commonjs = _export_clause_names(root)
     if exported or commonjs:
         symbols = [s if s.exported or s.parent or s.name not in exported | commonjs else
@@ -116,6 +119,23 @@ def extract(data: bytes, language: str) -> FileFacts:
                    for s in symbols]
     return FileFacts(tuple(symbols), _imports(root, data, language),
                      dict(term_counts(data.decode("utf-8", "replace"))), lines, root.has_error)
+
+
+def _recovered(data: bytes, language: str) -> list[Symbol]:
+    """The symbols of a rejected file, statement by statement (see ``recover``)."""
+    found: list[Symbol] = []
+    for piece in pieces(data):
+        chunk = data[piece.start:piece.end]
+        root = _parser(language).parse(chunk).root_node
+        symbols = list(_symbols(root, chunk))
+        if root.has_error and not symbols and (h := head(chunk)) is not None:
+            symbols = [Symbol(h.name, h.kind, 1, _short(h.signature), h.exported)]
+        found += [s._replace(line=s.line + piece.row) for s in symbols]
+    return found
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= SIGNATURE_CHARS else text[:SIGNATURE_CHARS - 1] + "…"
 
 
 @cache

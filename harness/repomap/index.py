@@ -27,6 +27,7 @@ class BuildStats:
     parsed: int  # files whose facts were not in the cache
     seconds: float
     excluded: tuple[tuple[str, int], ...] = ()  # (reason, files) left out as not the project's
+    parse_errors: int = 0  # files with syntax the grammar rejects (symbols recovered per statement)
 
 
 @dataclass(frozen=True)
@@ -88,5 +89,6 @@ def build_index(repo: Path, ref: str, cache: FactsCache) -> RepoIndex:
     texts = {c.path: contents[c.oid].decode("utf-8", "replace") for c in configs}
     imports = import_graph(files, texts)
     stats = BuildStats(len(files), len(missing), round(time.perf_counter() - started, 3),
-                       tuple((r, n) for r, n in excluded.items() if n))
+                       tuple((r, n) for r, n in excluded.items() if n),
+                       sum(f.syntax_errors for f in files.values()))
     return RepoIndex(commit, files, imports, stats)

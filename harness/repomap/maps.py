@@ -38,6 +38,11 @@ class RepoMap:
         if budget <= 0:
             return ""
         header = HEADER if self.ranker.matches(query) else CENTRAL_HEADER
+        errors = self.index.stats.parse_errors
+        if errors:
+            header += (f"({errors} file{'s have' if errors > 1 else ' has'} syntax the parser "
+                       "rejects: their symbols were recovered statement by statement and may be "
+                       "incomplete.)\n")
         return render_map(self.index, self.ranker.rank(query), query, budget, header)
 
     def answer(self, query: str, budget: int | None) -> str:

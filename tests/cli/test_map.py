@@ -39,6 +39,7 @@ def test_it_prints_the_planners_map_and_caches_the_parse(acme: tuple[Path, Path]
     assert lines[1] == "packages/payments/src/refund.ts"
     assert "  10: export function refund(payment: Payment): Money" in lines
     assert "10 files indexed (10 parsed, the rest cached)" in err
+    assert "0 with parse errors" in err
     assert (tmp_path / "home" / "repomap" / "facts.sqlite").exists()
     code, again, err = run("map", str(ticket), "--repo", str(repo))
     assert again == out
