@@ -50,6 +50,8 @@ DATA = ROOT / "benchmarks" / "data" / "localize.yaml"
 METHODS = ("bm25", "lexical", "map")
 KS = (1, 5, 10)
 MAX_GOLD = 3  # selection: fixes touching at most this many non-test source files
+NAMED: list[int] = []  # files each map names
+EMPTY: list[bool] = []  # tickets that name nothing (the map falls back to the central files)
 _TRAILER = re.compile(r"^[\w-]+-by: .*$|^Signed-off-by: .*$", re.M | re.I)
 
 
@@ -110,7 +112,10 @@ def run_cases(repos: dict[str, Path], entries: dict[str, list[str]], cache: Fact
                 for k in KS:
                     scores[method][k].append(recall([p for p, _ in ranked], c.gold, k))
                 if method == "map":
-                    sizes.append(estimate_tokens(render_map(index, ranked, c.ticket, budget)))
+                    text = render_map(index, ranked, c.ticket, budget)
+                    sizes.append(estimate_tokens(text))
+                    NAMED.append(sum(line.rstrip() in index.files for line in text.splitlines()))
+                    EMPTY.append(not ranker.matches(c.ticket))
             print(f"  {name} {commit[:10]} gold={len(c.gold)} "
                   f"map@5={scores['map'][5][-1]:.2f}  {c.ticket.splitlines()[0][:70]}",
                   file=sys.stderr)
@@ -273,7 +278,8 @@ def main(argv: list[str] | None = None) -> int:
                         for m in METHODS}
     print_scores("all", combined)
     print(f"\nmap size: max {max(sizes)} tokens, mean {statistics.mean(sizes):.0f} "
-          f"(budget {a.tokens})")
+          f"(budget {a.tokens}); files named: min {min(NAMED)}, mean "
+          f"{statistics.mean(NAMED):.1f}; {sum(EMPTY)} tickets named nothing (central files)")
     for name in a.cold:
         print(cold_time(name, repos[name]))
     if a.no_fixture:

@@ -34,6 +34,7 @@ SEEDS = 30  # files the graph walk starts from
 DAMPING = 0.3  # share of rank passed along imports (the rest returns to the seeds)
 BACKWARD = 0.5  # weight of an edge walked against the import (to an importer)
 ITERATIONS = 30
+MIN_RANKED = 10  # the map names at least this many files when the repository has them
 _CODE_IDENT = re.compile(r"`([^`\s]{3,80})`|\b([A-Za-z_$][\w$]*(?:[A-Z_$][\w$]*|\(\)))")
 _PATH = re.compile(r"[\w@.$-]+(?:/[\w@.$-]+)*\.(?:[cm]?[jt]sx?)\b|[\w@.$-]+(?:/[\w@.$-]+)+")
 
@@ -97,7 +98,13 @@ class Ranker:
             if method == "map":
                 scores = self._spread(scores)
         order = np.argsort(-scores, kind="stable")
-        return [(self.paths[i], float(scores[i])) for i in order if scores[i] > 0]
+        ranked = [(self.paths[i], float(scores[i])) for i in order if scores[i] > 0]
+        if method == "map" and len(ranked) < MIN_RANKED:  # a narrow ticket: pad with the core
+            seen = {p for p, _ in ranked}
+            floor = min((s for _, s in ranked), default=1.0)
+            extra = [p for p, _ in self.central() if p not in seen][:MIN_RANKED - len(ranked)]
+            ranked += [(p, floor * 0.5 ** (n + 1)) for n, p in enumerate(extra)]
+        return ranked
 
     # -- lexical -------------------------------------------------------------------------------
 

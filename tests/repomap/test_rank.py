@@ -102,3 +102,13 @@ def test_the_generated_monorepo(monorepo: Path) -> None:
     text = render_map(index, Ranker(index).rank(name), name, 1500)
     assert estimate_tokens(text) <= 1500
     assert module in text
+
+
+def test_a_narrow_ticket_still_gets_ten_files(make_repo: MakeRepo) -> None:
+    repo_map = RepoMap.build(make_repo(ACME), "HEAD", None)
+    lexical = repo_map.ranker.rank("audit", "lexical")
+    ranked = repo_map.ranker.rank("audit", "map")
+    assert len(lexical) < 10
+    assert len(ranked) == min(10, len(repo_map.index.files))
+    assert "libs/audit.ts" in [p for p, _ in ranked[:3]]
+    assert [s for _, s in ranked] == sorted((s for _, s in ranked), reverse=True)
