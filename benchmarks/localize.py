@@ -20,6 +20,11 @@ The sources are read from local git repositories (bare ones work: nothing is che
     python benchmarks/localize.py --mirrors DIR          # DIR/<owner>+<name>/repo, as fetched
     python benchmarks/localize.py --repo owner/name=PATH ...
     python benchmarks/localize.py select --repo owner/name=PATH [--count 8]   # new entries
+    python benchmarks/localize.py --mirrors DIR --sets heldout-tune,heldout-check \
+        --no-fixture --cold typeorm/typeorm   # some sets only; a real repository's cold index
+
+The held-out sets (heldout-tune, heldout-check) hold repositories the ranking was not built on;
+their split was written into the yaml before any was measured (see its comment).
 """
 
 from __future__ import annotations
