@@ -11,11 +11,11 @@ from their bytes (``extract``).
 from __future__ import annotations
 
 import posixpath
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from harness.repomap.gitglob import Glob
 from harness.repomap.gitsource import Blob
 
 LARGE_BYTES = 512_000  # hand-written sources stay below; bundles and transformers do not
@@ -25,12 +25,15 @@ LOCKFILES = frozenset({".pnp.cjs", ".pnp.js", ".pnp.loader.mjs", "package-lock.j
 GENERATED_NAMES = frozenset({"mockServiceWorker.js"})  # written by `msw init`, never edited
 _SAMPLE_DIRS = frozenset({"examples", "example", "samples", "sample", "demo", "demos",
                           "playground", "fixtures", "__fixtures__", "docs", "website"})
+# A rule file is the repository's, so hostile: patterns match in linear time (gitglob), and
+# these bound the work (longer patterns and further rules are ignored).
+MAX_PATTERN, MAX_RULES = 200, 2_000
 REASONS = ("ignored", "vendored", "generated", "large", "minified", "lockfile", "duplicate")
 
 
 @dataclass(frozen=True)
 class _Rule:
-    regex: re.Pattern[str]
+    glob: Glob
     negated: bool
     dir_only: bool
     attrs: tuple[tuple[str, bool], ...] = ()  # (attribute, set) for .gitattributes
@@ -42,41 +45,20 @@ def rule_files(blobs: Iterable[Blob]) -> list[Blob]:
     return sorted(found, key=lambda b: (b.path.count("/"), b.path))
 
 
-def _translate(pattern: str) -> str:
-    out, i = [], 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        elif pattern[i] == "[" and (end := pattern.find("]", i + 1)) > i:
-            body = pattern[i + 1:end].replace("\\", "\\\\")
-            out.append("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
-            i = end + 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return "".join(out)
-
-
-def _rule(directory: str, pattern: str, attrs: tuple[tuple[str, bool], ...] = ()) -> _Rule:
+def _rule(directory: str, pattern: str, attrs: tuple[tuple[str, bool], ...] = ()
+          ) -> _Rule | None:
+    while "**/**/" in pattern:
+        pattern = pattern.replace("**/**/", "**/")
+    if len(pattern) > MAX_PATTERN:
+        return None
     negated = pattern.startswith("!")
     pattern = pattern[1:] if negated else pattern
     dir_only = pattern.endswith("/")
     pattern = pattern.rstrip("/")
     anchored = "/" in pattern
-    base = re.escape(directory + "/") if directory else ""
-    body = _translate(pattern.lstrip("/"))
-    regex = re.compile(base + body if anchored else base + "(?:.*/)?" + body)
-    return _Rule(regex, negated, dir_only, attrs)
+    glob = Glob.compile(pattern.lstrip("/"), directory + "/" if directory else "",
+                        anywhere=not anchored)
+    return _Rule(glob, negated, dir_only, attrs)
 
 
 def parse_rules(path: str, text: str) -> list[_Rule]:
@@ -87,16 +69,19 @@ def parse_rules(path: str, text: str) -> list[_Rule]:
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
+        if len(rules) >= MAX_RULES:
+            break
         if not attributes:
-            rules.append(_rule(directory, line))
+            rule = _rule(directory, line)
+            rules += [rule] if rule else []
             continue
         pattern, *fields = line.split()
         attrs = tuple((f.lstrip("-!").split("=")[0], not f.startswith(("-", "!")) and
                        f.split("=", 1)[-1].lower() not in ("false", "0")) for f in fields
                       if f.lstrip("-!").split("=")[0] in ("linguist-vendored",
                                                             "linguist-generated"))
-        if attrs:
-            rules.append(_rule(directory, pattern, attrs))
+        rule = _rule(directory, pattern, attrs) if attrs else None
+        rules += [rule] if rule else []
     return rules
 
 
@@ -105,8 +90,8 @@ def _ignored(path: str, rules: Sequence[_Rule]) -> bool:
     prefixes = ["/".join(parts[:i]) for i in range(1, len(parts))]
     verdict = False
     for rule in rules:
-        hit = any(rule.regex.fullmatch(p) for p in prefixes) or (
-            not rule.dir_only and rule.regex.fullmatch(path) is not None)
+        hit = any(rule.glob.fullmatch(p) for p in prefixes) or (
+            not rule.dir_only and rule.glob.fullmatch(path))
         if hit:
             verdict = not rule.negated
     return verdict
@@ -116,7 +101,7 @@ def _attribute(path: str, rules: Sequence[_Rule], name: str) -> bool:
     verdict = False
     for rule in rules:
         for attr, value in rule.attrs:
-            if attr == name and rule.regex.fullmatch(path):
+            if attr == name and rule.glob.fullmatch(path):
                 verdict = value
     return verdict
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -39,10 +40,20 @@ def test_vendored_generated_large_lockfile_and_ignored_files_are_left_out(
 
 def test_rules_follow_gitignore_patterns() -> None:
     rules = parse_rules("pkg/.gitignore", "*.log\n/out\ndocs/**/api.js\n")
-    matches = [r.regex for r in rules]
+    matches = [r.glob for r in rules]
     assert matches[0].fullmatch("pkg/a/b.log")
     assert not matches[0].fullmatch("b.log")
     assert matches[1].fullmatch("pkg/out")
     assert not matches[1].fullmatch("pkg/a/out")
     assert matches[2].fullmatch("pkg/docs/api.js")
     assert matches[2].fullmatch("pkg/docs/x/y/api.js")
+
+
+def test_a_hostile_pattern_costs_linear_time() -> None:
+    """Translated to a Python regex, these took over a minute on this path."""
+    rules = parse_rules(".gitignore", "*a*a*a*a*a*a*a*a*a*a*a*a*b\n" + "**/" * 12 + "zz\n"
+                        "[a-c]?*/**/*.ts\n!x[!a]y\n")
+    started = time.perf_counter()
+    path = "a" * 300 + "/" + "a/" * 200 + "c.ts"
+    assert [r.glob.fullmatch(path) for r in rules] == [False, False, True, False]
+    assert time.perf_counter() - started < 1.0
