@@ -33,10 +33,28 @@ REASONS = ("ignored", "vendored", "generated", "large", "minified", "lockfile", 
 
 @dataclass(frozen=True)
 class _Rule:
+    base: str  # the rule file's directory with a slash, or ""
+    name_only: bool  # no slash in the pattern: it matches a name at any depth
     glob: Glob
+    literal: str | None  # the pattern when it has no wildcard (a plain comparison)
     negated: bool
     dir_only: bool
     attrs: tuple[tuple[str, bool], ...] = ()  # (attribute, set) for .gitattributes
+
+    def covers(self, path: str, ancestors: bool) -> bool:
+        """Whether the rule matches the file at ``path`` or (``ancestors``) a directory
+        holding it."""
+        if not path.startswith(self.base):
+            return False
+        parts = path[len(self.base):].split("/")
+        if self.name_only:
+            names = parts[:-1] if ancestors else []
+            names += [] if self.dir_only else parts[-1:]
+            return any(n == self.literal if self.literal is not None else
+                       self.glob.fullmatch(n) for n in names)
+        tried = ["/".join(parts[:i]) for i in range(1, len(parts))] if ancestors else []
+        tried += [] if self.dir_only else ["/".join(parts)]
+        return any(self.glob.fullmatch(t) for t in tried)
 
 
 def rule_files(blobs: Iterable[Blob]) -> list[Blob]:
@@ -55,10 +73,10 @@ def _rule(directory: str, pattern: str, attrs: tuple[tuple[str, bool], ...] = ()
     pattern = pattern[1:] if negated else pattern
     dir_only = pattern.endswith("/")
     pattern = pattern.rstrip("/")
-    anchored = "/" in pattern
-    glob = Glob.compile(pattern.lstrip("/"), directory + "/" if directory else "",
-                        anywhere=not anchored)
-    return _Rule(glob, negated, dir_only, attrs)
+    pattern, name_only = pattern.lstrip("/"), "/" not in pattern
+    literal = None if any(c in pattern for c in "*?[") else pattern
+    return _Rule(directory + "/" if directory else "", name_only, Glob.compile(pattern),
+                 literal, negated, dir_only, attrs)
 
 
 def parse_rules(path: str, text: str) -> list[_Rule]:
@@ -86,13 +104,9 @@ def parse_rules(path: str, text: str) -> list[_Rule]:
 
 
 def _ignored(path: str, rules: Sequence[_Rule]) -> bool:
-    parts = path.split("/")
-    prefixes = ["/".join(parts[:i]) for i in range(1, len(parts))]
     verdict = False
     for rule in rules:
-        hit = any(rule.glob.fullmatch(p) for p in prefixes) or (
-            not rule.dir_only and rule.glob.fullmatch(path))
-        if hit:
+        if rule.covers(path, ancestors=True):
             verdict = not rule.negated
     return verdict
 
@@ -101,7 +115,7 @@ def _attribute(path: str, rules: Sequence[_Rule], name: str) -> bool:
     verdict = False
     for rule in rules:
         for attr, value in rule.attrs:
-            if attr == name and rule.glob.fullmatch(path):
+            if attr == name and rule.covers(path, ancestors=False):
                 verdict = value
     return verdict
 
