@@ -11,6 +11,7 @@ from harness.calibration.project import data_home
 from harness.config.schema import DEFAULT_REPO_MAP_TOKENS
 from harness.pipeline.ticket import load_ticket
 from harness.repomap import RepoMap
+from harness.repomap.exclude import describe
 from harness.repomap.terms import estimate_tokens
 
 
@@ -32,6 +33,11 @@ def map_command(ticket: Path, repo: Path, tokens: int, base: str | None) -> None
     text = repo_map.render(loaded.text(), tokens)
     stats = repo_map.index.stats
     click.echo(text, nl=False)
+    if not repo_map.ranker.matches(loaded.text()):
+        click.echo("the ticket names nothing the repository holds: the map shows the "
+                   "repository's central files (most imported) instead", err=True)
     click.echo(f"{repo_map.index.commit[:12]}: {stats.files} files indexed ({stats.parsed} "
                f"parsed, the rest cached) in {stats.seconds:.2f} s; map "
-               f"{estimate_tokens(text)} of {tokens} tokens", err=True)
+               f"{estimate_tokens(text)} of {tokens} tokens; left out as not the project's code: "
+               f"{describe(dict(stats.excluded))}; {stats.parse_errors} with parse errors "
+               "(symbols recovered statement by statement)", err=True)

@@ -52,6 +52,8 @@ def list_blobs(repo: Path, commit: str) -> list[Blob]:
         mode, kind, oid, size = meta.split()
         if kind != b"blob" or mode not in (b"100644", b"100755"):
             continue
+        if not size.isdigit():  # "BAD": the object is absent (a partial or trimmed mirror)
+            continue
         blobs.append(Blob(raw_path.decode("utf-8", "surrogateescape"), oid.decode(),
                           int(size)))
     return blobs

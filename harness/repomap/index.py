@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.repomap.cache import FactsCache, cache_key
+from harness.repomap.exclude import exclude, rule_files
 from harness.repomap.extract import FileFacts, extract, language_of
 from harness.repomap.gitsource import Blob, list_blobs, read_blobs, resolve_commit
 from harness.repomap.graph import import_graph
@@ -25,6 +26,8 @@ class BuildStats:
     files: int
     parsed: int  # files whose facts were not in the cache
     seconds: float
+    excluded: tuple[tuple[str, int], ...] = ()  # (reason, files) left out as not the project's
+    parse_errors: int = 0  # files with syntax the grammar rejects (symbols recovered per statement)
 
 
 @dataclass(frozen=True)
@@ -51,28 +54,41 @@ def build_index(repo: Path, ref: str, cache: FactsCache) -> RepoIndex:
     """Index ``ref`` of ``repo`` (a work tree or a bare git directory). Raises RepoMapError."""
     started = time.perf_counter()
     commit = resolve_commit(repo, ref)
-    code: list[tuple[Blob, str]] = []
+    code: list[Blob] = []
     configs: list[Blob] = []
-    for blob in list_blobs(repo, commit):
+    blobs = list_blobs(repo, commit)
+    for blob in blobs:
         parts = blob.path.split("/")
         if SKIPPED_DIRS.intersection(parts[:-1]):
             continue
-        language = language_of(blob.path)
-        if language is not None:
-            code.append((blob, language))
+        if language_of(blob.path) is not None:
+            code.append(blob)
         elif parts[-1] == "package.json" or (parts[-1].endswith(".json") and
                                              parts[-1].startswith(("tsconfig", "jsconfig"))):
             configs.append(blob)
-    keys = {b.path: cache_key(b.oid, lang) for b, lang in code}
+    rules = rule_files(blobs)
+    rule_data = dict(read_blobs(repo, [b.oid for b in rules]))
+    rule_texts = {b.path: rule_data[b.oid].decode("utf-8", "replace") for b in rules}
+    kept, excluded = exclude(code, blobs, rule_texts)
+    langs = {b.path: language_of(b.path) or "javascript" for b in kept}
+    keys = {b.path: cache_key(b.oid, langs[b.path]) for b in kept}
     known = cache.get_many(keys.values())
-    missing = {keys[b.path]: (b.oid, lang) for b, lang in code if keys[b.path] not in known}
+    missing = {keys[b.path]: (b.oid, langs[b.path]) for b in kept if keys[b.path] not in known}
     contents = dict(read_blobs(repo, [oid for oid, _ in missing.values()]
                                + [c.oid for c in configs]))
     fresh = {key: extract(contents[oid], lang) for key, (oid, lang) in missing.items()}
     cache.put_many(fresh)
     known.update(fresh)
-    files = {b.path: known[keys[b.path]] for b, _ in code}
+    files: dict[str, FileFacts] = {}
+    for b in kept:
+        facts = known[keys[b.path]]
+        if facts.skipped:  # minified, generated or too large, found from the bytes
+            excluded[facts.skipped.split()[0].replace("larger", "large")] += 1
+        else:
+            files[b.path] = facts
     texts = {c.path: contents[c.oid].decode("utf-8", "replace") for c in configs}
     imports = import_graph(files, texts)
-    stats = BuildStats(len(files), len(missing), round(time.perf_counter() - started, 3))
+    stats = BuildStats(len(files), len(missing), round(time.perf_counter() - started, 3),
+                       tuple((r, n) for r, n in excluded.items() if n),
+                       sum(f.syntax_errors for f in files.values()))
     return RepoIndex(commit, files, imports, stats)

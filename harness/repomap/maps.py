@@ -9,7 +9,7 @@ from pathlib import Path
 from harness.repomap.cache import FactsCache
 from harness.repomap.index import RepoIndex, build_index
 from harness.repomap.rank import Ranker
-from harness.repomap.render import render_map
+from harness.repomap.render import CENTRAL_HEADER, HEADER, render_map
 
 TOOL_BUDGET = 1_000  # a repo_map call's default budget
 TOOL_MAX_BUDGET = 4_000  # about the 20,000 characters any tool result is held to
@@ -33,15 +33,20 @@ class RepoMap:
         return self._ranker
 
     def render(self, query: str, budget: int) -> str:
-        """The map for ``query`` within ``budget`` tokens ("" when nothing matches or the
-        budget is 0)."""
+        """The map for ``query`` within ``budget`` tokens: the central files when the query
+        names nothing the repository holds; "" only when the budget is 0 or there is no file."""
         if budget <= 0:
             return ""
-        return render_map(self.index, self.ranker.rank(query), query, budget)
+        header = HEADER if self.ranker.matches(query) else CENTRAL_HEADER
+        errors = self.index.stats.parse_errors
+        if errors:
+            header += (f"({errors} file{'s have' if errors > 1 else ' has'} syntax the parser "
+                       "rejects: their symbols were recovered statement by statement and may be "
+                       "incomplete.)\n")
+        return render_map(self.index, self.ranker.rank(query), query, budget, header)
 
     def answer(self, query: str, budget: int | None) -> str:
         """What the ``repo_map`` tool returns: the map, or why there is none."""
         budget = min(max(budget or TOOL_BUDGET, 100), TOOL_MAX_BUDGET)
         text = self.render(query, budget)
-        return text or (f"no file of the repository matches `{query}`; try other words, "
-                        "identifiers or a path")
+        return text or "the repository has no TypeScript or JavaScript file to map"

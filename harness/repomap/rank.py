@@ -19,6 +19,7 @@ from typing import Literal
 
 import numpy as np
 
+from harness.repomap.central import centrality
 from harness.repomap.index import RepoIndex, is_test
 from harness.repomap.terms import path_terms, split_identifier, terms
 
@@ -33,6 +34,7 @@ SEEDS = 30  # files the graph walk starts from
 DAMPING = 0.3  # share of rank passed along imports (the rest returns to the seeds)
 BACKWARD = 0.5  # weight of an edge walked against the import (to an importer)
 ITERATIONS = 30
+MIN_RANKED = 10  # the map names at least this many files when the repository has them
 _CODE_IDENT = re.compile(r"`([^`\s]{3,80})`|\b([A-Za-z_$][\w$]*(?:[A-Z_$][\w$]*|\(\)))")
 _PATH = re.compile(r"[\w@.$-]+(?:/[\w@.$-]+)*\.(?:[cm]?[jt]sx?)\b|[\w@.$-]+(?:/[\w@.$-]+)+")
 
@@ -72,17 +74,37 @@ class Ranker:
                     self._definers.setdefault(s.name, []).append(i)
         self._edges = self._edge_arrays()
 
+    def matches(self, text: str) -> bool:
+        """Whether the ticket names anything in the repository (else the map falls back to the
+        central files)."""
+        return bool(self._lexical(Query.parse(text)).any())
+
+    def central(self) -> list[tuple[str, float]]:
+        """Every file by its centrality in the import graph, best first."""
+        scores = centrality(self.paths, self.index.imports, [is_test(p) for p in self.paths])
+        order = np.argsort(-scores, kind="stable")
+        return [(self.paths[i], float(scores[i])) for i in order]
+
     def rank(self, text: str, method: Method = "map") -> list[tuple[str, float]]:
-        """Every file with a positive score, best first."""
+        """Every file with a positive score, best first. The map ranks the central files when
+        the ticket names nothing the repository holds."""
         query = Query.parse(text)
         if method == "bm25":
             scores = self._bm25(query.words, self._plain, self._plain_df, self._plain_lengths)
         else:
             scores = self._lexical(query)
-            if method == "map" and scores.any():
+            if method == "map" and not scores.any():
+                return self.central()
+            if method == "map":
                 scores = self._spread(scores)
         order = np.argsort(-scores, kind="stable")
-        return [(self.paths[i], float(scores[i])) for i in order if scores[i] > 0]
+        ranked = [(self.paths[i], float(scores[i])) for i in order if scores[i] > 0]
+        if method == "map" and len(ranked) < MIN_RANKED:  # a narrow ticket: pad with the core
+            seen = {p for p, _ in ranked}
+            floor = min((s for _, s in ranked), default=1.0)
+            extra = [p for p, _ in self.central() if p not in seen][:MIN_RANKED - len(ranked)]
+            ranked += [(p, floor * 0.5 ** (n + 1)) for n, p in enumerate(extra)]
+        return ranked
 
     # -- lexical -------------------------------------------------------------------------------
 

@@ -13,24 +13,33 @@ from collections.abc import Sequence
 from harness.repomap.extract import Symbol
 from harness.repomap.index import RepoIndex
 from harness.repomap.rank import Query
+from harness.repomap.shorten import shorten
 from harness.repomap.terms import estimate_tokens, split_identifier
 
 HEADER = ("The files most relevant to this task, best first, with their "
           "top-level symbols (line: signature). Read a file before relying on it.\n")
+CENTRAL_HEADER = ("The task names nothing this repository holds, so these are its central files "
+                  "(the most imported), with their top-level symbols (line: signature). Read a "
+                  "file before relying on it.\n")
 _SYMBOLS_BY_RANK = ((3, 12), (10, 6), (25, 3))  # (files up to this rank, symbols each)
 _MEMBER_INDENT = "    "
+MIN_FILES = 10  # the first files' symbols leave room for at least this many paths
 
 
 def render_map(index: RepoIndex, ranked: Sequence[tuple[str, float]], query_text: str,
-               budget: int) -> str:
+               budget: int, header: str = HEADER) -> str:
     """The map for ``ranked`` files within ``budget`` tokens; empty when nothing fits."""
     if budget <= 0 or not ranked:
         return ""
     query = Query.parse(query_text)
-    parts = [HEADER]
-    used = estimate_tokens(HEADER)
+    parts = [header]
+    used = estimate_tokens(header)
     for position, (path, _) in enumerate(ranked):
-        block = _fitting_block(index, path, position, query, budget - used)
+        reserve = sum(estimate_tokens(p + "\n") for p, _ in ranked[position + 1:MIN_FILES])
+        room = budget - used - reserve
+        block = _fitting_block(index, path, position, query, room) if room > 0 else None
+        if block is None and reserve:  # the reserve is a wish, not a reason to drop this file
+            block = _fitting_block(index, path, MIN_FILES, query, budget - used)
         if block is None:
             break
         parts.append(block)
@@ -78,9 +87,9 @@ def _block(path: str, symbols: Sequence[Symbol]) -> str:
     shown = {s.name for s in symbols if s.parent is None}
     for s in symbols:
         if s.parent is None:
-            lines.append(f"  {s.line}: {s.signature}")
+            lines.append(f"  {s.line}: {shorten(s.signature)}")
         elif s.parent in shown:
-            lines.append(f"{_MEMBER_INDENT}{s.line}: {s.signature}")
+            lines.append(f"{_MEMBER_INDENT}{s.line}: {shorten(s.signature)}")
         else:  # a member whose class did not make the cut still says where it lives
-            lines.append(f"  {s.line}: {s.parent}.{s.signature}")
+            lines.append(f"  {s.line}: {s.parent}.{shorten(s.signature)}")
     return "\n".join(lines) + "\n"

@@ -39,6 +39,7 @@ def test_it_prints_the_planners_map_and_caches_the_parse(acme: tuple[Path, Path]
     assert lines[1] == "packages/payments/src/refund.ts"
     assert "  10: export function refund(payment: Payment): Money" in lines
     assert "10 files indexed (10 parsed, the rest cached)" in err
+    assert "0 with parse errors" in err
     assert (tmp_path / "home" / "repomap" / "facts.sqlite").exists()
     code, again, err = run("map", str(ticket), "--repo", str(repo))
     assert again == out
@@ -56,3 +57,15 @@ def test_tokens_and_base(acme: tuple[Path, Path]) -> None:
     code, _, err = run("map", str(ticket), "--repo", str(repo), "--base", "no-such-ref")
     assert code == 1
     assert "`no-such-ref` names no commit" in err
+
+
+def test_a_ticket_naming_nothing_gets_the_central_files_and_says_so(
+        acme: tuple[Path, Path], tmp_path: Path) -> None:
+    repo, _ = acme
+    ticket = tmp_path / "typo.md"
+    ticket.write_text("---\nid: T-1\ntitle: fix typo\n---\nplease\n", encoding="utf-8")
+    code, out, err = run("map", str(ticket), "--repo", str(repo))
+    assert code == 0, err
+    assert out.startswith("The task names nothing this repository holds")
+    assert len([line for line in out.splitlines() if not line.startswith(" ")]) > 2
+    assert "the map shows the repository's central files" in err

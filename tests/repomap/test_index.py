@@ -84,11 +84,13 @@ def test_the_cache_reparses_only_changed_blobs(make_repo: MakeRepo, tmp_path: Pa
     assert changed.files["libs/audit.ts"].symbols[0].signature == "export function audit(): void"
 
 
-def test_identical_files_are_parsed_once(make_repo: MakeRepo) -> None:
+def test_identical_files_are_indexed_once(make_repo: MakeRepo) -> None:
     same = "export function twin(): number {\n  return 2;\n}\n"
-    index = build_index(make_repo({"a/x.ts": same, "b/x.ts": same}), "HEAD", FactsCache(None))
+    index = build_index(make_repo({"examples/b/x.ts": same, "a/deep/x.ts": same}), "HEAD",
+                        FactsCache(None))
     assert index.stats.parsed == 1
-    assert index.files["a/x.ts"] == index.files["b/x.ts"]
+    assert set(index.files) == {"a/deep/x.ts"}  # the copy outside the examples stays
+    assert dict(index.stats.excluded) == {"duplicate": 1}
 
 
 def test_syntax_errors_and_non_utf8_files_still_index(make_repo: MakeRepo) -> None:
@@ -118,8 +120,8 @@ def test_generated_and_installed_code_is_left_out(make_repo: MakeRepo) -> None:
                       "dist/a.js": "exports.a = 1;\n",
                       "src/bundle.min.js": "var a=1;" * 5000})
     index = build_index(repo, "HEAD", FactsCache(None))
-    assert set(index.files) == {"src/a.ts", "src/bundle.min.js"}
-    assert index.files["src/bundle.min.js"].skipped is not None
+    assert set(index.files) == {"src/a.ts"}
+    assert dict(index.stats.excluded) == {"minified": 1}
 
 
 def test_errors_say_what_and_how(tmp_path: Path, make_repo: MakeRepo) -> None:

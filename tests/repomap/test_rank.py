@@ -58,7 +58,7 @@ def test_the_graph_step_reaches_files_without_the_words(make_repo: MakeRepo) -> 
     # refund.ts says neither word but imports audit.ts: one step along the graph
     assert spread[0] == "libs/audit.ts"
     assert "packages/payments/src/refund.ts" in spread
-    assert ranker.rank("zzz qqq", "map") == []
+    assert ranker.rank("zzz qqq", "lexical") == []
 
 
 def test_the_map_shows_paths_and_signatures_within_its_budget(make_repo: MakeRepo) -> None:
@@ -70,7 +70,18 @@ def test_the_map_shows_paths_and_signatures_within_its_budget(make_repo: MakeRep
     for budget in (1, 40, 60, 120, 300, 2000):
         assert estimate_tokens(repo_map.render(TICKET, budget)) <= budget
     assert repo_map.render(TICKET, 0) == ""
-    assert "no file of the repository matches" in repo_map.answer("zzz qqq", None)
+    assert repo_map.answer("zzz qqq", None).startswith("The task names nothing")
+
+
+def test_a_ticket_that_names_nothing_gets_the_central_files(make_repo: MakeRepo) -> None:
+    repo_map = RepoMap.build(make_repo(ACME), "HEAD", None)
+    central = repo_map.ranker.central()
+    assert repo_map.ranker.rank("fix typo", "map") == central
+    imported = {t for targets in repo_map.index.imports.values() for t in targets}
+    assert central[0][0] in imported  # the most imported file leads, not a leaf
+    text = repo_map.render("fix typo", 2000)
+    assert text.startswith("The task names nothing this repository holds")
+    assert central[0][0] in text.splitlines()
 
 
 def test_the_generated_monorepo(monorepo: Path) -> None:
@@ -91,3 +102,13 @@ def test_the_generated_monorepo(monorepo: Path) -> None:
     text = render_map(index, Ranker(index).rank(name), name, 1500)
     assert estimate_tokens(text) <= 1500
     assert module in text
+
+
+def test_a_narrow_ticket_still_gets_ten_files(make_repo: MakeRepo) -> None:
+    repo_map = RepoMap.build(make_repo(ACME), "HEAD", None)
+    lexical = repo_map.ranker.rank("audit", "lexical")
+    ranked = repo_map.ranker.rank("audit", "map")
+    assert len(lexical) < 10
+    assert len(ranked) == min(10, len(repo_map.index.files))
+    assert "libs/audit.ts" in [p for p, _ in ranked[:3]]
+    assert [s for _, s in ranked] == sorted((s for _, s in ranked), reverse=True)
