@@ -37,6 +37,7 @@ from harness.pipeline.prompts import (
     Prompt,
     coder_prompt,
     debugger_prompt,
+    for_cli,
     planner_prompt,
     reviewer_prompt,
 )
@@ -363,7 +364,8 @@ class Pipeline:
             else None
         if verify is not None:
             box = Toolbox((*box.specs[:-1], SPECS[RUN_TESTS], box.specs[-1]), box.terminal)
-        task = AgentTask(stage.role, label, attempt, role.system, prompt, box, role.result,
+        system = for_cli(role.system) if attempt.vendor.surface == "cli" else role.system
+        task = AgentTask(stage.role, label, attempt, system, prompt, box, role.result,
                          stage.timeout, stage.config.max_turns or MAX_TURNS, role.text_is_result,
                          tuple(stage.config.mcp_servers))
         env = AttemptEnv(self.sandbox, self.guard.meter, self.recorder, self.mcp.get(stage.role),

@@ -9,7 +9,15 @@ import pytest
 from harness.pipeline.agent import AgentOutcome
 from harness.pipeline.handover import diff_section, diffstat, failure, summary_of
 from harness.pipeline.manifest import Manifest
-from harness.pipeline.prompts import coder_prompt, reviewer_prompt
+from harness.pipeline.prompts import (
+    CODER,
+    DEBUGGER,
+    PLANNER,
+    REVIEWER,
+    coder_prompt,
+    for_cli,
+    reviewer_prompt,
+)
 from harness.pipeline.roles import Finish
 from harness.pipeline.ticket import Ticket
 
@@ -82,3 +90,15 @@ def test_a_re_review_sees_its_earlier_findings_after_the_diff() -> None:
     assert task.index("## The change") < task.index("## Tests") < task.index(
         "## Your earlier findings")
     assert "- a.ts:1: name it" in task
+
+
+@pytest.mark.parametrize("system", [PLANNER, CODER, DEBUGGER, REVIEWER])
+def test_each_stage_states_its_workflow_and_stop_and_a_cli_gets_it_without_our_tools(
+        system: str) -> None:
+    assert "Workflow:" in system
+    assert "Stop when" in system
+    cli = for_cli(system)
+    assert "Workflow:" in cli
+    assert "Stop when" in cli
+    assert "read_file" not in cli
+    assert "edit_file" not in cli
