@@ -48,10 +48,11 @@ def manifest(**fields: object) -> str:
     return json.dumps({"version": "1.0.0", **fields}, indent=2) + "\n"
 
 
-def test_a_pnpm_workspace_installs_every_package(client: docker.DockerClient, image: BuiltImage,
-                                                  open_sandbox: Open, tmp_path: Path) -> None:
+def pnpm_workspace(client: docker.DockerClient, image: BuiltImage, tmp_path: Path,
+                   ignore: str) -> Path:
+    """Two pnpm workspace packages, b depending on a, locked by pnpm itself."""
     repo = make_repo(tmp_path / "pn", {
-        ".gitignore": IGNORE,
+        ".gitignore": ignore,
         "package.json": manifest(name="pn", private=True, packageManager="pnpm@9.15.9",
                                  scripts={"test": "pnpm -r test"}),
         "pnpm-workspace.yaml": "packages:\n  - packages/*\n",
@@ -62,6 +63,12 @@ def test_a_pnpm_workspace_installs_every_package(client: docker.DockerClient, im
                                             dependencies={"a": "workspace:*", "is-odd": "3.0.1"}),
         "packages/b/test/b.test.js": B_TEST})
     lock(client, image, repo, "pnpm install --lockfile-only")
+    return repo
+
+
+def test_a_pnpm_workspace_installs_every_package(client: docker.DockerClient, image: BuiltImage,
+                                                  open_sandbox: Open, tmp_path: Path) -> None:
+    repo = pnpm_workspace(client, image, tmp_path, IGNORE)
     cfg = CFG.model_copy(update={"test_command": "pnpm test"})
     sandbox = open_sandbox(repo, cfg)
     run = run_tests(sandbox, cfg)
@@ -80,18 +87,7 @@ def test_links_stay_out_of_the_diff_when_the_ignore_rule_is_for_directories(
         tmp_path: Path) -> None:
     """``node_modules/`` matches directories only; the links link_deps.py makes are symlinks,
     which git would add: they are excluded by name and target, not by the ignore rules."""
-    repo = make_repo(tmp_path / "pn", {
-        ".gitignore": "node_modules/\n",
-        "package.json": manifest(name="pn", private=True, packageManager="pnpm@9.15.9",
-                                 scripts={"test": "pnpm -r test"}),
-        "pnpm-workspace.yaml": "packages:\n  - packages/*\n",
-        "packages/a/package.json": manifest(name="a", main="index.js",
-                                            dependencies={"is-number": "7.0.0"}),
-        "packages/a/index.js": A_INDEX,
-        "packages/b/package.json": manifest(name="b", scripts={"test": "node --test"},
-                                            dependencies={"a": "workspace:*", "is-odd": "3.0.1"}),
-        "packages/b/test/b.test.js": B_TEST})
-    lock(client, image, repo, "pnpm install --lockfile-only")
+    repo = pnpm_workspace(client, image, tmp_path, "node_modules/\n")
     cfg = CFG.model_copy(update={"test_command": "pnpm test"})
     sandbox = open_sandbox(repo, cfg)
     run = run_tests(sandbox, cfg)
