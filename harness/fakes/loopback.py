@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
+from harness.fakes.prompt_cache import forget
+
 
 @dataclass(frozen=True)
 class Recorded:
@@ -57,9 +59,11 @@ class LoopbackServer:
         self.replies.extend(replies)
 
     def reset(self) -> None:
-        """Forget queued replies and recorded requests: one server shared by a module's tests."""
+        """Forget queued replies, recorded requests and what its prompt cache holds: one server
+        shared by a module's tests, each starting as on a fresh one."""
         self.replies.clear()
         self.requests.clear()
+        forget(self)
 
     def __enter__(self) -> LoopbackServer:
         self.thread.start()

@@ -370,3 +370,9 @@ def cache_of(server: object, make: Callable[[], T]) -> T:
         if found is None:
             found = _CACHES[server] = make()
         return found
+
+
+def forget(server: object) -> None:
+    """Drop ``server``'s cache state, as a fresh server would have none."""
+    with _CACHES_LOCK:
+        _CACHES.pop(server, None)

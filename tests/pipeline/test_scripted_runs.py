@@ -116,8 +116,10 @@ def test_coder_escalates_and_sees_the_failing_test(run: Callable[..., Outcome]) 
     assert [a["tier"] for a in out.state["attempts"] if a["stage"] == "coder"] == [
         "medium", "high", "max"]
     first, _, third = coder.prompts()
-    assert "trims dashes" not in first
-    assert "trims dashes" in third  # the failing test's name, first in the feedback
+    assert "Your previous attempt failed" not in first  # it names the target test, no output
+    assert "Your previous attempt failed" in third
+    feedback = third[third.index("## Your previous attempt failed"):]
+    assert "trims dashes" in feedback  # the failing test's name, first in the feedback
     tests = sorted(p.name for p in (out.result.run_dir / "tests").iterdir())
     assert len(tests) == 3
     assert len(list((out.result.run_dir / "attempts").iterdir())) == 3
