@@ -77,16 +77,21 @@ class RunRecorder:
 
     def __init__(self, run_dir: Path, state: dict[str, Any], *,
                  listener: Callable[[str, dict[str, Any]], None] | None = None) -> None:
-        self.dir = run_dir
         self.listener = listener
-        for sub in ("llm", "tests", "attempts"):
-            (run_dir / sub).mkdir(parents=True, exist_ok=True)
         self.state: dict[str, Any] = {
             "status": RUNNING, "started_at": _now(), "pid": os.getpid(), "run_dir": str(run_dir),
             **state, "attempts": [], "totals": _totals([])}
         self._exchanges = 0
         self._tests = 0
+        # Made under a hidden name and renamed whole: a process killed meanwhile leaves no run
+        # directory without its run.json (a resumed batch, reports and gc read every one).
+        staging = run_dir.parent / f".{run_dir.name}.new"
+        for sub in ("llm", "tests", "attempts"):
+            (staging / sub).mkdir(parents=True, exist_ok=True)
+        self.dir = staging
         self.save()
+        staging.rename(run_dir)
+        self.dir = run_dir
 
     def save(self) -> None:
         write_json_atomic(self.dir / RUN_JSON, self.state)
