@@ -32,7 +32,7 @@ REASONS = ("ignored", "vendored", "generated", "large", "minified", "lockfile", 
 
 
 @dataclass(frozen=True)
-class _Rule:
+class Rule:
     base: str  # the rule file's directory with a slash, or ""
     name_only: bool  # no slash in the pattern: it matches a name at any depth
     glob: Glob
@@ -64,7 +64,7 @@ def rule_files(blobs: Iterable[Blob]) -> list[Blob]:
 
 
 def _rule(directory: str, pattern: str, attrs: tuple[tuple[str, bool], ...] = ()
-          ) -> _Rule | None:
+          ) -> Rule | None:
     while "**/**/" in pattern:
         pattern = pattern.replace("**/**/", "**/")
     if len(pattern) > MAX_PATTERN:
@@ -75,13 +75,13 @@ def _rule(directory: str, pattern: str, attrs: tuple[tuple[str, bool], ...] = ()
     pattern = pattern.rstrip("/")
     pattern, name_only = pattern.lstrip("/"), "/" not in pattern
     literal = None if any(c in pattern for c in "*?[") else pattern
-    return _Rule(directory + "/" if directory else "", name_only, Glob.compile(pattern),
+    return Rule(directory + "/" if directory else "", name_only, Glob.compile(pattern),
                  literal, negated, dir_only, attrs)
 
 
-def parse_rules(path: str, text: str) -> list[_Rule]:
+def parse_rules(path: str, text: str) -> list[Rule]:
     directory = posixpath.dirname(path)
-    rules: list[_Rule] = []
+    rules: list[Rule] = []
     attributes = path.endswith(".gitattributes")
     for raw in text.splitlines():
         line = raw.strip()
@@ -103,7 +103,9 @@ def parse_rules(path: str, text: str) -> list[_Rule]:
     return rules
 
 
-def _ignored(path: str, rules: Sequence[_Rule]) -> bool:
+def ignored(path: str, rules: Sequence[Rule]) -> bool:
+    """Whether ``rules`` (outer files first) leave the file at ``path`` out: the last rule that
+    covers it or a directory holding it decides."""
     verdict = False
     for rule in rules:
         if rule.covers(path, ancestors=True):
@@ -111,7 +113,7 @@ def _ignored(path: str, rules: Sequence[_Rule]) -> bool:
     return verdict
 
 
-def _attribute(path: str, rules: Sequence[_Rule], name: str) -> bool:
+def _attribute(path: str, rules: Sequence[Rule], name: str) -> bool:
     verdict = False
     for rule in rules:
         for attr, value in rule.attrs:
@@ -145,7 +147,7 @@ def exclude(code: Sequence[Blob], all_blobs: Sequence[Blob], rule_texts: Mapping
                   "generated" if name in GENERATED_NAMES or
                   _attribute(blob.path, attributes, "linguist-generated") else
                   "vendored" if _attribute(blob.path, attributes, "linguist-vendored") else
-                  "ignored" if ignore and _ignored(blob.path, ignore) else None)
+                  "ignored" if ignore and ignored(blob.path, ignore) else None)
         if reason is None:
             kept.append(blob)
         else:

@@ -3,42 +3,36 @@
 
 A listing that names every file a build wrote (``dist/``, coverage, generated code) buries the
 sources a model is looking for under files it must not edit. Rules are gathered as the walk goes
-down, each file's patterns relative to its own directory, and a deeper file's rule (a ``!``
-negation included) wins over an outer one, as in git. ``.git/info/exclude`` and global excludes
-are not read: the first is not in the checkout, the second is the user's, not the repository's.
+down, each file's patterns relative to its own directory, and a deeper rule (a ``!`` negation
+included) decides over an outer one. The patterns are the container's and the repository's,
+so hostile: they are matched by the repository map's linear-time matcher
+(``repomap.gitglob``), never translated to regular expressions (``*a*a*a…b`` backtracks for
+minutes as a regex). ``.git/info/exclude`` and global excludes are not read: the first is not
+in the checkout, the second is the user's, not the repository's.
 """
 
 from __future__ import annotations
 
 from pathlib import PurePosixPath
 
-import pathspec
+from harness.repomap.exclude import Rule, ignored, parse_rules
 
 IGNORE_FILE = ".gitignore"
 IGNORE_LIMIT = 64 << 10  # bytes of one .gitignore read; a hostile one may be any size
+_INSIDE = "\0"  # a name no pattern names: "is a file inside this directory ignored?"
 
 
 class Ignores:
     def __init__(self) -> None:
-        self._specs: list[tuple[PurePosixPath, pathspec.GitIgnoreSpec]] = []
+        self._rules: list[Rule] = []
 
     def add(self, base: PurePosixPath, data: bytes) -> None:
         """The rules of the ``.gitignore`` in directory ``base`` (relative to the root)."""
-        lines = data[:IGNORE_LIMIT].decode("utf-8", "replace").splitlines()
-        try:
-            spec = pathspec.GitIgnoreSpec.from_lines(lines)
-        except (ValueError, TypeError):
-            return  # a malformed pattern: git itself warns and goes on
-        if len(spec):
-            self._specs.append((base, spec))
+        where = "" if base == PurePosixPath(".") else f"{base}/"
+        text = data[:IGNORE_LIMIT].decode("utf-8", "replace")
+        self._rules += parse_rules(f"{where}{IGNORE_FILE}", text)
 
     def ignored(self, path: PurePosixPath, is_dir: bool) -> bool:
-        verdict: bool | None = None
-        for base, spec in self._specs:  # outer first: a deeper rule decides last
-            if base != PurePosixPath(".") and base not in path.parents:
-                continue
-            rel = path if base == PurePosixPath(".") else path.relative_to(base)
-            found = spec.check_file(f"{rel}/" if is_dir else str(rel)).include
-            if found is not None:
-                verdict = found
-        return bool(verdict)
+        # A directory is left out when whatever it holds is (git's rules name it as an
+        # ancestor): asked for a name inside it that no pattern can name.
+        return ignored(f"{path}/{_INSIDE}" if is_dir else str(path), self._rules)

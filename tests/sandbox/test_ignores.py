@@ -4,6 +4,7 @@ nested files, negations, rules above the listed directory, and hostile ignore fi
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from harness.sandbox.files import WorkspaceFiles
@@ -48,3 +49,13 @@ def test_a_huge_or_garbled_gitignore_does_not_break_the_listing(tmp_path: Path) 
     files = tree(tmp_path, {"a.ts": "", "b.ts": ""})
     (tmp_path / ".gitignore").write_bytes(b"\xff\xfe[\n" * 100_000 + b"b.ts\n")
     assert "a.ts" in files.listing()
+
+
+def test_a_hostile_pattern_costs_linear_time(tmp_path: Path) -> None:
+    """``*a*a…b`` translated to a regex backtracks for minutes on a long name (it did through
+    pathspec here); the linear matcher answers at once."""
+    name = "a" * 200
+    files = tree(tmp_path, {".gitignore": "*a" * 40 + "b\n", name: ""})
+    started = time.monotonic()
+    assert sorted(files.listing()) == [".gitignore", name]
+    assert time.monotonic() - started < 5
