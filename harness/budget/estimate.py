@@ -47,10 +47,15 @@ class Step:
     cached_tokens: int  # part of input_tokens read from or written to the prompt cache
     output_tokens: int  # visible output plus reasoning
     cost_usd: float
+    read_tokens: int = 0  # part of cached_tokens read from the cache
 
     @property
     def tokens(self) -> int:
-        return self.input_tokens + self.output_tokens
+        """What the meter charges (``Usage.charged``): a cache read at its price share."""
+        price = self.attempt.entry.price
+        share = min(price.cache_read / price.input, 1.0) if price.input > 0 else 1.0
+        return (self.input_tokens - self.read_tokens + round(self.read_tokens * share)
+                + self.output_tokens)
 
 
 @dataclass(frozen=True)
@@ -106,7 +111,7 @@ class _Pricer:
         price = attempt.entry.price
         cost = ((total_in - read - written) * price.input + written * price.cache_write
                 + read * price.cache_read + out * price.output) / 1e6
-        return Step(plan.role, attempt, why, path, total_in, read + written, out, cost)
+        return Step(plan.role, attempt, why, path, total_in, read + written, out, cost, read)
 
     def _tokens(self, stage: str, attempt: Attempt, *, retry: bool,
                 whole_run: bool) -> tuple[int, int, int, int]:

@@ -8,13 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from harness.errors import RunStopped
-from harness.vendors.types import Usage
 
 
 @dataclass
 class Meter:
     """Every token of every stage, counted live against the run's caps. ``add`` raises
-    ``RunStopped`` the moment a cap is crossed, so no further call is made."""
+    ``RunStopped`` the moment a cap is crossed, so no further call is made. Tokens are
+    charged tokens (``Usage.charged``): a cache read counts at its price share."""
 
     token_cap: int
     cost_cap_usd: float | None = None
@@ -34,9 +34,9 @@ class Meter:
     def effective_cap(self) -> int:
         return self.token_cap if self.ceiling is None else min(self.token_cap, self.ceiling)
 
-    def add(self, usage: Usage, cost_usd: float) -> None:
+    def add(self, tokens: int, cost_usd: float) -> None:
         with self._lock:
-            self.tokens += usage.total
+            self.tokens += tokens
             self.cost_usd += cost_usd
         if self.on_change:
             self.on_change(self)

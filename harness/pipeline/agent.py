@@ -73,18 +73,16 @@ class AgentOutcome:
     detail: str = ""
     turns: int = 0
     usage: Usage = field(default_factory=Usage)
+    tokens: int = 0  # charged against the caps: cache reads at their price share
     cost_usd: float = 0.0
     duration_s: float = 0.0
     # The cap the attempt crossed (outcome "stopped"): the caller records the attempt, then
     # stops the run with it.
     stopped: RunStopped | None = None
 
-    def add(self, response: ModelResponse) -> None:
-        self.add_usage(response.usage, response.cost_usd)
-        self.turns += 1
-
-    def add_usage(self, usage: Usage, cost_usd: float) -> None:
+    def add_usage(self, usage: Usage, tokens: int, cost_usd: float) -> None:
         self.usage += usage
+        self.tokens += tokens
         self.cost_usd += cost_usd
 
 
@@ -138,14 +136,20 @@ def _call(task: AgentTask, env: AttemptEnv, request: ModelRequest,
         env.recorder.exchange(task.stage, task.attempt.number, request, None, exc,
                               workspace=_session_workspace(env, cli, exc.workspace))
         if exc.spent is not None:  # a failed call's tokens count against the caps too
-            out.add_usage(exc.spent, exc.cost_usd)
-            env.meter.add(exc.spent, exc.cost_usd)
+            _charge(task, env, out, exc.spent, exc.cost_usd)
         raise
     env.recorder.exchange(task.stage, task.attempt.number, request, response,
                           workspace=_session_workspace(env, cli, response.workspace))
-    out.add(response)
-    env.meter.add(response.usage, response.cost_usd)  # may stop the run here
+    out.turns += 1
+    _charge(task, env, out, response.usage, response.cost_usd)  # may stop the run here
     return response
+
+
+def _charge(task: AgentTask, env: AttemptEnv, out: AgentOutcome, usage: Usage,
+            cost_usd: float) -> None:
+    tokens = usage.charged(task.attempt.entry.price)
+    out.add_usage(usage, tokens, cost_usd)
+    env.meter.add(tokens, cost_usd)
 
 
 def _session_workspace(env: AttemptEnv, cli: bool, replayed: str | None) -> str | None:

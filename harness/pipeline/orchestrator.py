@@ -384,10 +384,10 @@ class Pipeline:
         record = AttemptRecord(
             stage.role, attempt.number, label, attempt.tier, attempt.vendor.name, attempt.model_id,
             str(attempt.control) if attempt.control else None, out.usage,
-            out.usage.total, round(out.cost_usd, 6), out.duration_s, out.turns, outcome,
+            out.tokens, round(out.cost_usd, 6), out.duration_s, out.turns, outcome,
             detail[:2000], paths, diff)
         self.recorder.attempt(record)
         self.recorder.event("attempt_end", stage=stage.role, attempt=attempt.number,
-                            outcome=outcome, tokens=out.usage.total, cost_usd=out.cost_usd)
+                            outcome=outcome, tokens=out.tokens, cost_usd=out.cost_usd)
         if watch:  # may the run go on after this attempt?
-            self.guard.after_attempt(stage.role, out.usage.total)
+            self.guard.after_attempt(stage.role, out.tokens)

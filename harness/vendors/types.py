@@ -154,6 +154,14 @@ class Usage:
                      self.cache_write_tokens + other.cache_write_tokens,
                      self.thinking_tokens + other.thinking_tokens)
 
+    def charged(self, price: Price) -> int:
+        """The tokens a run's caps count: every token whole except a cache read, which counts
+        at its price's share of an input token's (0.1 at Claude's prices), so ``token_cap``
+        measures spend rather than how often a long prefix was re-read."""
+        share = price.cache_read / price.input if price.input > 0 else 1.0
+        return (self.input_tokens + self.output_tokens + self.cache_write_tokens
+                + round(self.cache_read_tokens * min(share, 1.0)))
+
     def cost(self, price: Price) -> float:
         """USD at the catalog's per-million prices."""
         return (self.input_tokens * price.input + self.output_tokens * price.output

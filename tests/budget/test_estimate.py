@@ -42,6 +42,17 @@ def by_hand(model_id: str, role: str, tier: str, *, retry: bool) -> float:
             + (cached - written) * p.cache_read + (e.output + thinking) * p.output) / 1e6
 
 
+def tokens_by_hand(model_id: str, role: str, tier: str, *, retry: bool) -> int:
+    """One attempt's charged tokens: every token whole except cache reads, at their price's
+    share of an input token's (what ``token_cap`` counts)."""
+    p = packaged_catalog().models[model_id].price
+    e = default_expectations().roles[role]
+    thinking = default_expectations().thinking_for_tier[tier]  # type: ignore[index]
+    total_in = e.input + (e.retry_context if retry else 0)
+    read = round(total_in * e.cached_prefix) - round(total_in * (e.cache_write or 0))
+    return total_in - read + round(read * p.cache_read / p.input) + e.output + thinking
+
+
 def test_expected_and_worst_case_match_hand_arithmetic(plan_of: Plan) -> None:
     report = estimate(plan_of(TWO_STAGES))
     planner = by_hand("claude-opus-5-5", "planner", "medium", retry=False)
@@ -51,7 +62,11 @@ def test_expected_and_worst_case_match_hand_arithmetic(plan_of: Plan) -> None:
     assert [s.cost_usd for s in report.worst] == pytest.approx([planner, coder1, coder2])
     # The figures themselves, so a silent change to the catalog is seen here too.
     assert report.total(report.expected)[1] == pytest.approx(0.2552 + 0.18144)
-    assert report.total(report.worst) == (282_000, pytest.approx(0.2552 + 0.18144 + 0.264656))
+    tokens = (tokens_by_hand("claude-opus-5-5", "planner", "medium", retry=False)
+              + tokens_by_hand("claude-sonnet-5-5", "coder", "medium", retry=False)
+              + tokens_by_hand("claude-sonnet-5-5", "coder", "high", retry=True))
+    assert tokens == 81_588  # 282,000 before cache reads were charged at their price share
+    assert report.total(report.worst) == (tokens, pytest.approx(0.2552 + 0.18144 + 0.264656))
     assert report.cut is None
 
 
@@ -94,14 +109,17 @@ def test_raising_one_price_changes_only_that_stage(plan_of: Plan) -> None:
 
 
 def test_token_cap_cuts_the_worst_case(plan_of: Plan) -> None:
-    report = estimate(plan_of(SEED + "token_cap: 250000\n"))
+    report = estimate(plan_of(SEED + "token_cap: 75000\n"))
     assert report.cut is not None
     assert report.cut.cap == "token_cap"
-    assert report.cut.tokens == 250_000
-    # Planner (70k) and coder attempt 1 (96k) fit; the cap falls inside coder attempt 2 (116k).
+    assert report.cut.tokens == 75_000
+    # Charged tokens (cache reads at 0.1): planner (70k read 21.6k) and coder attempt 1 (96k,
+    # 25.3k) fit; the cap falls inside coder attempt 2 (116k, 34.7k).
     first, second, third = report.worst[:3]
-    assert (first.tokens, second.tokens, third.tokens) == (70_000, 96_000, 116_000)
-    share = (250_000 - 166_000) / 116_000
+    assert (first.input_tokens + first.output_tokens, second.input_tokens + second.output_tokens,
+            third.input_tokens + third.output_tokens) == (70_000, 96_000, 116_000)
+    assert (first.tokens, second.tokens, third.tokens) == (21_550, 25_320, 34_718)
+    share = (75_000 - 46_870) / 34_718
     assert report.cut.cost_usd == pytest.approx(first.cost_usd + second.cost_usd
                                                 + share * third.cost_usd)
     assert report.cut.stopped_in == "coder: first round, attempt 2: tests failed"

@@ -8,6 +8,7 @@ import json
 import sys
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from harness.cli import main
+from harness.config.catalog import packaged_catalog
 from harness.vendors.errors import TransientVendorError
 from harness.vendors.scripted import Reply, ScriptFn, register_script
 from harness.vendors.types import ModelRequest, Usage
@@ -206,6 +208,24 @@ def test_the_token_cap_stops_the_run_at_once(run: Callable[..., Outcome]) -> Non
     stopped = out.state["attempts"][-1]  # the interrupted attempt's spend is on record
     assert (stopped["label"], stopped["outcome"]) == ("coder/S1/a1", "token_cap_exceeded")
     assert out.state["totals"]["tokens"] > 3000
+
+
+@pytest.mark.docker
+def test_cache_reads_count_against_the_cap_at_their_price_share(
+        run: Callable[..., Outcome]) -> None:
+    """Each Coder turn re-reads a 20k-token prefix from the cache: 20.6k tokens by count, far
+    fewer charged at the catalog's prices (Sonnet's reads at 0.05 of input). A 20k cap holds
+    spend, not how often a prefix is re-read."""
+    price = packaged_catalog().models["claude-sonnet-5-5"].price
+    reread = Usage(500, 100, cache_read_tokens=20_000)
+    coder = Plays([replace(r, usage=reread) for r in code(FIXED)])
+    out = run(stages({"planner": Plays(PLAN), "coder": coder}, token_cap=20_000,
+                     coder={"model": "sonnet"}))
+    assert out.result.status == "resolved", out.result.detail
+    attempt = out.state["attempts"][-1]
+    assert attempt["usage"]["cache_read_tokens"] == 3 * 20_000
+    assert attempt["tokens"] == 3 * (500 + 100 + round(20_000 * price.cache_read / price.input))
+    assert out.state["totals"]["tokens"] < 20_000
 
 
 @pytest.mark.docker
