@@ -48,6 +48,9 @@ BRIDGE = "bridge"
 Network = Literal["none", "proxy", "always"]
 # Slack between a command's own timeout and the host giving up on the exec call.
 HOST_SLACK = 30.0
+# A search's output is bounded by its hit count (`head` in the container) and rg's
+# --max-columns; this is only the supervisor's cut for paths of absurd length.
+SEARCH_OUTPUT = 8 << 20
 
 
 @dataclass(frozen=True)
@@ -157,11 +160,16 @@ class DockerSandbox(Sandbox):
 
     def exec(self, cmd: str | Sequence[str], *, timeout: float | None = None,
              env: Mapping[str, str] | None = None, workdir: str = WORKDIR) -> ExecResult:
+        return self._exec(cmd, timeout=timeout, env=env, workdir=workdir,
+                          output_limit=self.cfg.output_limit)
+
+    def _exec(self, cmd: str | Sequence[str], *, timeout: float | None,
+              env: Mapping[str, str] | None, workdir: str, output_limit: int) -> ExecResult:
         limit = timeout if timeout is not None else self.cfg.exec_timeout
         # The environment goes to docker exec, not into the request: the request is the
         # supervisor's command line, which any process in the container can read.
         request = json.dumps({"cmd": cmd if isinstance(cmd, str) else list(cmd),
-                              "timeout": limit, "limit": self.cfg.output_limit,
+                              "timeout": limit, "limit": output_limit,
                               "cwd": workdir, "forward": self._forward})
         with self._exec_lock:
             started = time.monotonic()
@@ -288,11 +296,18 @@ class DockerSandbox(Sandbox):
         # repository's ignore rules apply though the checkout has no .git (--no-require-git),
         # so a built dist/ does not crowd out src/. --null ends each path with NUL: a path
         # holding ":" or "-" cannot be read as a line number.
-        argv = ["rg", "--line-number", "--no-heading", "--color", "never", "--sort", "path",
+        argv = ["--line-number", "--no-heading", "--color", "never", "--sort", "path",
                 "--no-require-git", "--null", "--max-columns", "400"]
         argv += [*(["-g", glob] if glob else []), *(["-C", str(context)] if context else []),
                  *(["-l"] if files_only else [])]
-        result = self.exec([*argv, "-e", pattern, "--", path], timeout=60)
+        # rg stops (SIGPIPE) once `head` has the first hits, and the output stays under the
+        # supervisor's head-and-tail cut: a cut in the middle had listed the first hits, then
+        # the last ones as if they followed. A hit is at most its context, itself and a "--".
+        lines = (limit + 1) * (2 * context + 2)
+        head = f"head -z -n {lines}" if files_only else f"head -n {lines}"
+        script = f'rg "$@" | {head}; exit "${{PIPESTATUS[0]}}"'
+        result = self._exec(["bash", "-c", script, "rg", *argv, "-e", pattern, "--", path],
+                            timeout=60, env=None, workdir=WORKDIR, output_limit=SEARCH_OUTPUT)
         if result.exit_code == 2:
             raise ValueError(f"search failed: {result.stderr.strip()[:500]}")
         if files_only:  # with --null, -l ends each path with NUL instead of a newline

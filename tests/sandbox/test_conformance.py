@@ -178,6 +178,18 @@ def test_search_is_sorted_so_a_cut_keeps_the_first_matches(sandbox: Sandbox) -> 
         ("z/f00.txt", 1), ("z/f00.txt", 2), ("z/f01.txt", 1), ("z/f01.txt", 2), ("z/f02.txt", 1)]
 
 
+def test_a_search_past_the_output_limit_lists_its_first_hits_in_order(sandbox: Sandbox) -> None:
+    """300 long matching lines are ~120 KB, past the 64 KiB a command's output keeps (head and
+    tail): the first 201 hits come back contiguous, never the head's then the tail's."""
+    sandbox.write_file("long/a.txt", "".join(f"needle {n:04} {'x' * 380}\n" for n in range(300)))
+    hits = sandbox.search("needle", "long", limit=201)
+    assert [h.line for h in hits] == list(range(1, 202))
+    files = sandbox.search("needle", "long", files_only=True, limit=3)
+    assert [h.path for h in files] == ["long/a.txt"]
+    with pytest.raises(ValueError, match="search failed"):
+        sandbox.search("(unclosed", "long")
+
+
 def test_edit_needs_exactly_one_match(sandbox: Sandbox) -> None:
     sandbox.write_file("f.txt", "a\na\n")
     with pytest.raises(ValueError, match="found 2 times"):
