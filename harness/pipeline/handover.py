@@ -98,7 +98,7 @@ def checks_section(cfg: SandboxConfig, target: tuple[str, ...], whole_ticket: bo
     related = (f"`{cfg.affected_test_command}` on the changed files" if
                cfg.affected_test_command else "the runner's tests related to the changed files")
     return ("## How your change is checked\n"
-            f"After `finish` the harness runs the tests in /workspace: {related} on a retry, "
+            f"When you finish, the harness runs the tests in /workspace: {related} on a retry, "
             f"and the full suite `{cfg.test_command}`; {bar}. Tests that already failed at the "
             "base commit are not held against you. Call `run_tests` to get this verdict "
             "yourself before you finish.")

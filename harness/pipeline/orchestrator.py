@@ -37,7 +37,7 @@ from harness.pipeline.prompts import (
     Prompt,
     coder_prompt,
     debugger_prompt,
-    for_cli,
+    for_surface,
     planner_prompt,
     reviewer_prompt,
 )
@@ -364,7 +364,7 @@ class Pipeline:
             else None
         if verify is not None:
             box = Toolbox((*box.specs[:-1], SPECS[RUN_TESTS], box.specs[-1]), box.terminal)
-        system = for_cli(role.system) if attempt.vendor.surface == "cli" else role.system
+        system, prompt = for_surface(attempt.vendor.surface, role.system, prompt)
         task = AgentTask(stage.role, label, attempt, system, prompt, box, role.result,
                          stage.timeout, stage.config.max_turns or MAX_TURNS, role.text_is_result,
                          tuple(stage.config.mcp_servers))

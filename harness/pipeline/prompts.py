@@ -11,6 +11,7 @@ attempt numbers, budgets left, random ids) goes before the end of the context.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 from harness.pipeline.manifest import Decomposition, Manifest, SubTicket
@@ -63,7 +64,8 @@ Stop when the review is submitted."""
 
 def for_cli(system: str) -> str:
     """A stage's system prompt for a CLI vendor, whose CLI brings its own tools: the paragraph
-    about harness's tools (from ``Tools:`` to the next ``Stop``/``Commands`` line) left out."""
+    about harness's tools (from ``Tools:`` to the next ``Stop``/``Commands`` line) left out, and
+    every other mention of a harness tool said in the CLI's terms (``cli_words``)."""
     out, skipping = [], False
     for line in system.splitlines():
         if line.startswith("Tools:"):
@@ -73,7 +75,38 @@ def for_cli(system: str) -> str:
             skipping = False
         if not skipping and not line.startswith("Tools:"):
             out.append(line)
-    return "\n".join(out)
+    return cli_words("\n".join(out))
+
+
+# A CLI stage has its own tools and ends with a JSON answer (or, the Coder, a summary): a
+# prompt naming harness's tools would send it looking for tools it does not have.
+_CLI_WORDS = (
+    ("(`run_tests`, or `run_command`)", "(with your CLI's shell)"),
+    ("`run_tests` gives the verdict the harness will apply", "run the tests the way the "
+     "harness will (below)"),
+    ("Call `run_tests` to get this verdict yourself before you finish.",
+     "Run those tests yourself before you finish."),
+    ("with `run_command`", "with a command"),
+    ("call `submit_manifest` with a plan", "answer with a plan"),
+    ("call `submit_diagnosis` naming", "answer with a diagnosis naming"),
+    ("Call `submit_review` with", "Answer with"),
+    ("call `finish` with a short summary", "end with a short summary"),
+)
+
+
+def cli_words(text: str) -> str:
+    for harness_words, cli in _CLI_WORDS:  # a phrase may be wrapped anywhere in a prompt
+        pattern = r"\s+".join(re.escape(word) for word in harness_words.split())
+        text = re.sub(pattern, lambda _, cli=cli: cli, text)  # type: ignore[misc]
+    return text
+
+
+def for_surface(surface: str, system: str, prompt: Prompt) -> tuple[str, Prompt]:
+    """The system prompt and first turn as a stage on ``surface`` (sdk or cli) gets them."""
+    if surface != "cli":
+        return system, prompt
+    return for_cli(system), Prompt(tuple(cli_words(c) for c in prompt.context),
+                                   tuple(cli_words(t) for t in prompt.task))
 
 
 @dataclass(frozen=True)

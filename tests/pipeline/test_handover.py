@@ -6,20 +6,27 @@ from __future__ import annotations
 
 import pytest
 
+from harness.config.schema import SandboxConfig
 from harness.pipeline.agent import AgentOutcome
-from harness.pipeline.handover import diff_section, diffstat, failure, summary_of
+from harness.pipeline.handover import checks_section, diff_section, diffstat, failure, summary_of
 from harness.pipeline.manifest import Manifest
 from harness.pipeline.prompts import (
     CODER,
     DEBUGGER,
     PLANNER,
     REVIEWER,
+    Prompt,
     coder_prompt,
     for_cli,
+    for_surface,
     reviewer_prompt,
 )
 from harness.pipeline.roles import Finish
 from harness.pipeline.ticket import Ticket
+from harness.pipeline.tools import SPECS
+
+# Every harness tool, the terminal ones included: a CLI stage has none of them.
+TOOL_NAMES = (*SPECS, "submit_manifest", "submit_diagnosis", "submit_review", "finish")
 
 
 @pytest.mark.parametrize(("outcome", "detail", "said"), [
@@ -100,5 +107,21 @@ def test_each_stage_states_its_workflow_and_stop_and_a_cli_gets_it_without_our_t
     cli = for_cli(system)
     assert "Workflow:" in cli
     assert "Stop when" in cli
-    assert "read_file" not in cli
-    assert "edit_file" not in cli
+    for tool in TOOL_NAMES:
+        assert f"`{tool}`" not in cli, tool
+
+
+def test_a_cli_coder_first_turn_names_no_harness_tool() -> None:
+    """The checks section tells an SDK Coder to call run_tests; a CLI Coder has no such tool and
+    is told to run the tests itself."""
+    checks = checks_section(SandboxConfig(test_command="npm test"), ("trims dashes",), True)
+    sdk = Prompt(("ticket", checks), ("task",))
+    assert "`run_tests`" in sdk.text
+    system, cli = for_surface("cli", CODER, sdk)
+    assert system == for_cli(CODER)
+    for tool in TOOL_NAMES:
+        assert f"`{tool}`" not in cli.text, tool
+    assert "Run those tests yourself before you finish." in cli.text
+    assert "trims dashes" in cli.text
+    assert "`npm test`" in cli.text
+    assert for_surface("sdk", CODER, sdk) == (CODER, sdk)
