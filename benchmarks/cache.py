@@ -12,8 +12,10 @@ It prints the input tokens and the share read from the cache per stage and per t
 run's cost next to two references computed from the same requests: no caching at all, and the
 ideal (every token that was sent before is read from the cache, nothing is billed for writing).
 
-Goals: >= 85 % of the input tokens after each stage's first turn read from the cache; the run's
-cost within 1.2x of the ideal.
+Goals (issue 22's restatement): each stage's share of input read from the cache after its first
+turn at least 0.95 x its ideal share; the run's cost at most 1.15 x the ideal. A third reference,
+the cheapest any layout could bill (a token a later request reads is written once first, at
+Anthropic's write price), shows what part of the gap to the ideal is the write premium itself.
 
 Usage: python benchmarks/cache.py [--turns] [--json]
 """
@@ -72,7 +74,9 @@ sandbox: {{test_command: "{test}"}}
 """
 CONVENTIONS = "".join(f"- Rule {i}: keep functions pure, name them for what they return, and "
                       "test every exported helper.\n" for i in range(40))
-GOAL_SHARE, GOAL_RATIO = 0.85, 1.2
+# Issue 22's restatement of issue 17's goals: each stage's share after its first turn at least
+# 0.95 x its ideal share; the run's cost at most 1.15 x the ideal.
+GOAL_SHARE, GOAL_RATIO = 0.95, 1.15
 KEY_ENV = "CACHE_BENCH_KEY"  # the loopback servers take any key; no real one is ever read
 
 
@@ -94,6 +98,10 @@ class Turn:
     no_cache: float
     ideal_read: int
     before: float  # Anthropic requests as they were before rolling breakpoints (tools + system)
+    # The cheapest any layout could bill: like the ideal, but a token a later request reads
+    # must have been written first, at the write price (Anthropic; Gemini's implicit hits
+    # bill no write); one read by none is billed at the input price.
+    achievable: float  # Anthropic requests as they were before rolling breakpoints (tools + system)
 
     @property
     def prompt(self) -> int:
@@ -137,32 +145,41 @@ def turns(run_dir: Path, requests: dict[str, list[Recorded]], goo: LoopbackServe
     state = json.loads((run_dir / "run.json").read_text())
     labels = {s: [a for a in state["attempts"] if a["stage"] == s] for s in prices}
     exchanges = [json.loads(p.read_text()) for p in sorted((run_dir / "llm").glob("*.json"))]
-    seen: set[bytes] = set()
     old = pc.AnthropicCache()
     queues = {k: list(v) for k, v in requests.items()}
     used = dict.fromkeys(prices, 0)
-    out: list[Turn] = []
+    sent = []
     for ex in exchanges:
-        stage, usage = ex["stage"], ex["response"]["usage"]
-        kind = "google" if stage == "reviewer" else "anthropic"
+        kind = "google" if ex["stage"] == "reviewer" else "anthropic"
         rec = queues[kind].pop(0)
-        blocks = prompt_blocks(kind, rec, goo)
+        sent.append((ex, kind, rec, prompt_blocks(kind, rec, goo)))
+    later: list[set[bytes]] = [set() for _ in sent]  # the digests every later request holds
+    for i in range(len(sent) - 2, -1, -1):
+        later[i] = later[i + 1] | {b.digest for b in sent[i + 1][3]}
+    seen: set[bytes] = set()
+    out: list[Turn] = []
+    for (ex, kind, rec, blocks), reused in zip(sent, later, strict=True):
+        stage, usage = ex["stage"], ex["response"]["usage"]
         sums = list(accumulate(b.tokens for b in blocks))
         known = max((i for i, b in enumerate(blocks) if b.digest in seen), default=-1)
         seen.update(b.digest for b in blocks)
         p, total = prices[stage], sums[-1]
         ideal_read = sums[known] if known >= 0 else 0
+        kept = max((i for i, b in enumerate(blocks) if b.digest in reused), default=-1)
+        must_write = max(sums[kept] - ideal_read, 0) if kind == "anthropic" and kept >= 0 else 0
         output = usage["output_tokens"]
         label, turn = _label(labels[stage], used[stage])
         used[stage] += 1
         created = usage["cache_write_tokens"] if kind == "google" else 0
+        ideal = (ideal_read * p.cache_read + (total - ideal_read) * p.input
+                 + output * p.output) / 1e6
         out.append(Turn(stage, label, turn, total, created, usage["cache_write_tokens"],
                         usage["cache_read_tokens"], output,
-                        ex["response"]["cost_usd"],
-            (ideal_read * p.cache_read + (total - ideal_read) * p.input + output * p.output) / 1e6,
+                        ex["response"]["cost_usd"], ideal,
             (total * p.input + output * p.output) / 1e6, ideal_read,
             _before(old, rec.body, p, output) if kind == "anthropic"
-            else ex["response"]["cost_usd"]))
+            else ex["response"]["cost_usd"],
+            ideal + must_write * (p.cache_write - p.input) / 1e6))
     return out
 
 
@@ -198,11 +215,18 @@ def report(rows: list[Turn], show_turns: bool) -> dict[str, Any]:
             "share_after_first_turn": round(sum(r.read for r in later)
                                             / max(sum(r.prompt for r in later), 1), 4),
             "ideal_after_first_turn": round(sum(r.ideal_read for r in later)
-                                            / max(sum(r.sent for r in later), 1), 4)}
+                                            / max(sum(r.sent for r in later), 1), 4),
+            "cost_usd": round(sum(r.cost for r in mine), 6),
+            "achievable_usd": round(sum(r.achievable for r in mine), 6)}
+        stages[stage]["of_ideal"] = round(stages[stage]["share_after_first_turn"]
+                                          / max(stages[stage]["ideal_after_first_turn"], 1e-9), 3)
     cost = sum(r.cost for r in rows)
     ideal, none = sum(r.ideal for r in rows), sum(r.no_cache for r in rows)
     before = sum(r.before for r in rows)
+    achievable = sum(r.achievable for r in rows)
     result: dict[str, Any] = {
+        "achievable_usd": round(achievable, 6), "vs_achievable": round(cost / achievable, 3),
+        "achievable_vs_ideal": round(achievable / ideal, 3),
         "stages": stages, "cost_usd": round(cost, 6), "ideal_usd": round(ideal, 6),
         "no_cache_usd": round(none, 6), "before_usd": round(before, 6),
         "vs_ideal": round(cost / ideal, 3), "vs_no_cache": round(cost / none, 3),
@@ -214,17 +238,22 @@ def report(rows: list[Turn], show_turns: bool) -> dict[str, Any]:
                   f"{r.ideal_read / r.sent:>8.0%}")
         print()
     print(f"{'stage':<10}{'turns':>6}{'input tokens':>14}{'read':>12}{'written':>10}"
-          f"{'share':>7}{'after 1st turn':>16}{'(ideal)':>9}  goal >= {GOAL_SHARE:.0%}")
+          f"{'share':>7}{'after 1st turn':>16}{'(ideal)':>9}{'of ideal':>10}"
+          f"{'cost':>9}{'cheapest':>10}  goal >= {GOAL_SHARE} x ideal")
     for stage, s in stages.items():
-        ok = "ok" if s["share_after_first_turn"] >= GOAL_SHARE else "MISSED"
+        ok = "ok" if s["of_ideal"] >= GOAL_SHARE else "MISSED"
         print(f"{stage:<10}{s['turns']:>6}{s['input_tokens']:>14,}{s['read']:>12,}"
               f"{s['written']:>10,}{s['share']:>7.0%}{s['share_after_first_turn']:>16.1%}"
-              f"{s['ideal_after_first_turn']:>9.1%}  {ok}")
+              f"{s['ideal_after_first_turn']:>9.1%}{s['of_ideal']:>10.3f}"
+              f"{s['cost_usd']:>9.4f}{s['achievable_usd']:>10.4f}  {ok}")
     ok = "ok" if result["vs_ideal"] <= GOAL_RATIO else "MISSED"
     print(f"\nrun cost ${cost:.4f}: {cost / ideal:.3f}x the ideal ${ideal:.4f} (goal <= "
           f"{GOAL_RATIO}x: {ok}); {cost / none:.2f}x no caching (${none:.4f}); "
           f"{cost / before:.2f}x the tools+system breakpoints harness sent before "
           f"(${before:.4f})")
+    print(f"the cheapest any cache layout bills (a token read later written once first): "
+          f"${achievable:.4f} = {achievable / ideal:.3f}x the ideal; the run is "
+          f"{cost / achievable:.3f}x that")
     return result
 
 
@@ -242,7 +271,7 @@ def main() -> int:
     result = report(rows, args.turns)
     if args.json:
         print(textwrap.indent(json.dumps(result, indent=1), "  "))
-    met = (all(s["share_after_first_turn"] >= GOAL_SHARE for s in result["stages"].values())
+    met = (all(s["of_ideal"] >= GOAL_SHARE for s in result["stages"].values())
            and result["vs_ideal"] <= GOAL_RATIO)
     return 0 if met else 1
 
