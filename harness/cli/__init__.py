@@ -14,6 +14,7 @@ from harness import __version__
 from harness.budget.estimate import Calibrated, estimate
 from harness.cli import render
 from harness.cli.jsonschema import stages_schema
+from harness.cli.repo_paths import check_repo_paths, trust_config_option
 from harness.config.diagnostics import Severity
 from harness.errors import ConfigError, HarnessError
 from harness.stages import RunPlan, load_plan
@@ -130,8 +131,12 @@ def check(config_path: Path, as_json: bool) -> None:
                    "plan's decomposition, else the history's typical one).")
 @click.option("--repo", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
               show_default=True, help="With --ticket: the repository whose history to use.")
-def cost(config_path: Path, as_json: bool, ticket: Path | None, repo: Path) -> None:
+@trust_config_option
+def cost(config_path: Path, as_json: bool, ticket: Path | None, repo: Path,
+         trust_repo_config: bool) -> None:
     """What a run will cost before it starts, and where the money goes when things fail."""
+    if ticket is not None:  # the stages file then says where the history is read from
+        check_repo_paths([repo], config_path=config_path, trust_config=trust_repo_config)
     plan = _load(config_path, as_json)
     calibrated: Calibrated | None = None
     notes: list[str] = []

@@ -26,6 +26,7 @@ from harness.calibration.history_db import (
 from harness.calibration.model import RUN, Calibration, Sample
 from harness.calibration.project import data_home, history_dir, history_file, project_id
 from harness.cli import render
+from harness.cli.repo_paths import check_repo_paths, trust_config_option
 from harness.config.schema import DEFAULT_TOKEN_CAP, CalibrationConfig
 from harness.pipeline.ticket import load_ticket
 from harness.runs.history import runs
@@ -61,10 +62,14 @@ class Settings:
                    Path(plan.file).resolve().parent)
 
     @classmethod
-    def load(cls, config_path: Path | None) -> Settings:
+    def load(cls, config_path: Path | None, repos: list[Path], *, trust: bool) -> Settings:
+        """The settings of ``config_path`` (default ./stages.yaml), refused when that file is
+        inside one of ``repos`` unconfirmed: its ``calibration.history`` says where harness
+        writes (repo_paths)."""
         path = config_path or Path("stages.yaml")
         if config_path is None and not path.exists():
             return cls(config_dir=Path.cwd())
+        check_repo_paths(repos, config_path=path, trust_config=trust)
         return cls.of(load_plan(path))
 
     def directory(self) -> Path:
@@ -88,11 +93,15 @@ def history() -> None:
               help="Record every run in this repository's history (default: each run's own "
                    "`repo` from its run.json).")
 @config_option
-def import_runs(runs_dir: Path, repo: Path | None, config_path: Path | None) -> None:
+@trust_config_option
+def import_runs(runs_dir: Path, repo: Path | None, config_path: Path | None,
+                trust_repo_config: bool) -> None:
     """Backfill the history from the run directories under RUNS_DIR (their run.json). Runs
     already recorded are skipped, so importing twice is harmless."""
-    settings = Settings.load(config_path)
     found = runs(runs_dir)
+    recorded = {Path(str(s["repo"])) for _, s in found if s.get("repo")}
+    settings = Settings.load(config_path, [repo] if repo else sorted(recorded),
+                             trust=trust_repo_config)
     if not found:
         raise click.ClickException(f"{runs_dir}: no run directories with a run.json")
     dbs: dict[str, HistoryDB] = {}
@@ -133,10 +142,12 @@ def _db_for(settings: Settings, dbs: dict[str, HistoryDB], repo: Path) -> Histor
 @repo_option
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
-def calibrate(repo: Path, config_path: Path | None, as_json: bool) -> None:
+@trust_config_option
+def calibrate(repo: Path, config_path: Path | None, as_json: bool,
+              trust_repo_config: bool) -> None:
     """Fit each stage's tokens to the decomposition from the project's history, and show what
     the calibrated ceilings would have done to it."""
-    settings = Settings.load(config_path)
+    settings = Settings.load(config_path, [repo], trust=trust_repo_config)
     db = settings.open(repo, create=False)
     samples = db.samples()
     cal = fit_history(samples, min_runs=settings.calibration.min_runs,

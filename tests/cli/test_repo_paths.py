@@ -172,6 +172,34 @@ def test_sandbox_build_refuses_the_repositorys_config(hostile: Path) -> None:
     _refused(result, "inside the repository", "sandbox.extra_ca_certs", REFUSED_CONFIG)
 
 
+@pytest.mark.parametrize("args", [
+    ("calibrate", "--repo", "."),
+    ("history", "import", "runs-elsewhere", "--repo", "."),
+    ("cost", "--ticket", "../t.yaml", "--repo", "."),
+])
+def test_history_commands_refuse_the_repositorys_config(hostile: Path, args: tuple[str, ...]
+                                                        ) -> None:
+    """Its `calibration.history` would say where harness reads and writes the history (here:
+    a directory the repository chose, outside it)."""
+    with (hostile / "stages.yaml").open("a") as f:
+        f.write(f"calibration: {{history: {hostile.parent / 'planted-history'}}}\n")
+    (hostile.parent / "runs-elsewhere" / "r1").mkdir(parents=True)
+    (hostile.parent / "runs-elsewhere" / "r1" / "run.json").write_text(json.dumps(
+        {"run_id": "r1", "repo": str(hostile), "status": "resolved"}))
+    result = _harness(*[a.replace("runs-elsewhere", str(hostile.parent / "runs-elsewhere"))
+                        for a in args])
+    _refused(result, "inside the repository", REFUSED_CONFIG)
+    assert not (hostile.parent / "planted-history").exists()
+
+
+def test_history_import_checks_the_repositories_its_runs_name(hostile: Path,
+                                                               tmp_path: Path) -> None:
+    runs = tmp_path / "elsewhere"
+    (runs / "r1").mkdir(parents=True)
+    (runs / "r1" / "run.json").write_text(json.dumps({"run_id": "r1", "repo": str(hostile)}))
+    _refused(_harness("history", "import", str(runs)), "inside the repository", REFUSED_CONFIG)
+
+
 def test_inside_checks_the_path_as_written_and_resolved(tmp_path: Path) -> None:
     repo, out = tmp_path / "repo", tmp_path / "out"
     repo.mkdir()
