@@ -119,6 +119,9 @@ def check(config_path: Path, as_json: bool) -> None:
         return
     out = render.console()
     out.print(render.check_table(plan))
+    fallbacks = render.fallback_table(plan)
+    if fallbacks is not None:
+        out.print(fallbacks)
     out.print(render.cache_table(plan))
 
 
