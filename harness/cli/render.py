@@ -159,6 +159,48 @@ def cost_tables(plan: RunPlan, report: CostReport) -> list[Table]:
     return [stages, paths]
 
 
+def fallback_cost_table(plan: RunPlan, report: CostReport,
+                        fallbacks: dict[str, CostReport]) -> Table | None:
+    """The run priced as if one stage's fallback served every turn of it."""
+    if not fallbacks:
+        return None
+    t = Table(title="If the fallback serves every turn of a stage", title_justify="left")
+    for col in ("stage", "fallback model by attempt", "stage expected", "stage worst case",
+                "expected run", "worst case"):
+        t.add_column(col, justify="left" if col in ("stage", "fallback model by attempt")
+                     else "right")
+    _, e_usd = report.total(report.expected)
+    _, w_usd = report.total(report.worst)
+    for role, other in fallbacks.items():
+        _, fe = other.total(other.expected)
+        _, fw = other.total(other.worst)
+        models = [a.fallback.attempt.model_id for a in plan.stages[role].attempts if a.fallback]
+        t.add_row(role, _changes(models),
+                  usd(sum(s.cost_usd for s in other.by_stage(other.expected, role))),
+                  usd(sum(s.cost_usd for s in other.by_stage(other.worst, role))),
+                  f"{usd(fe)} ({_delta(fe - e_usd)})", f"{usd(fw)} ({_delta(fw - w_usd)})")
+    return t
+
+
+def _delta(x: float) -> str:
+    return ("+" if x >= 0 else "-") + usd(abs(x))
+
+
+def fallback_cost_json(fallbacks: dict[str, CostReport]) -> dict[str, Any]:
+    out = {}
+    for role, other in fallbacks.items():
+        e_tok, e_usd = other.total(other.expected)
+        w_tok, w_usd = other.total(other.worst)
+        out[role] = {"expected": {"tokens": e_tok, "cost_usd": e_usd},
+                     "worst_case": {"tokens": w_tok, "cost_usd": w_usd},
+                     "stage_expected_usd": sum(s.cost_usd for s in
+                                               other.by_stage(other.expected, role)),
+                     "stage_worst_case_usd": sum(s.cost_usd for s in
+                                                 other.by_stage(other.worst, role)),
+                     "models": [s.attempt.model_id for s in other.by_stage(other.worst, role)]}
+    return out
+
+
 def cost_summary(plan: RunPlan, report: CostReport) -> list[str]:
     e_tok, e_usd = report.total(report.expected)
     w_tok, w_usd = report.total(report.worst)
