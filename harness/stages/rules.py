@@ -132,7 +132,7 @@ class _Rules:
             self.options(path, fb, fb.get("vendor_options", {}), vendor, resolved)
         own = self.catalog.resolve(primary.model) if primary.model else None
         if (resolved and own and primary.vendor is not None and own[0] == resolved[0]
-                and primary.vendor.name == vendor.name
+                and primary.vendor.name == vendor.name and vendor.provider is not None
                 and fb.get("base_url") == raw.get("base_url")):
             self.error((*path, "model"), f"the fallback is the stage's own vendor and model "
                        f"({vendor.name}, {resolved[0]}): it would fail with it",

@@ -17,6 +17,7 @@ from harness.fakes.anthropic_server import AnthropicHandler, conversation, statu
 from harness.fakes.gemini_server import GeminiHandler
 from harness.fakes.loopback import LoopbackServer, Reply
 from harness.report.run import run_report
+from harness.runs.reproduce import replay_run
 from tests.pipeline.conftest import FIXED, MANIFEST, Outcome, sandbox_section
 
 pytestmark = pytest.mark.docker  # every test here needs the engine
@@ -118,7 +119,7 @@ def test_the_coder_falls_back_to_google_when_anthropic_is_down(
 
     # Google got the whole conversation so far (the write_file call and its result), with its
     # own key only.
-    finish, review = list(goo.posts())
+    finish, _review = list(goo.posts())
     assert "gemini-3.5-flash" in finish.path
     parts = [p for c in finish.body["contents"] for p in c["parts"]]
     assert [p["functionCall"]["name"] for p in parts if "functionCall" in p] == ["write_file"]
@@ -135,6 +136,25 @@ def test_the_coder_falls_back_to_google_when_anthropic_is_down(
     assert timeline["coder/S1/a1"]["model"] == "claude-sonnet-5-5 → gemini-3.5-flash"
     assert timeline["planner/a1"]["vendor"] == "anthropic"
     no_keys(out.result.run_dir)
+
+
+def test_a_run_that_fell_back_replays_without_reaching_either_vendor(
+        run: Callable[..., Outcome], ant_goo: tuple[LoopbackServer, LoopbackServer]) -> None:
+    ant, goo = ant_goo
+    ant.queue(*conversation(("submit_manifest", MANIFEST),
+                            ("write_file", {"path": "src/slug.js", "content": FIXED})),
+              *FAULTS["529"])
+    goo.queue(call("finish", {"summary": "slugify trims dashes"}), call(*APPROVE))
+    out = run(stages(ant.url, goo.url))
+    assert out.result.status == "resolved", out.result.detail
+    asked = (len(list(ant.posts())), len(list(goo.posts())))
+    again = replay_run(out.result.run_dir, out.state)
+    assert again.status == "resolved", again.detail
+    state = json.loads((again.run_dir / "run.json").read_text())
+    assert [a["outcome"] for a in state["attempts"]] == out.outcomes()
+    assert [(s["fallback"], s["turns"], s["failed"]) for s in state["attempts"][1]["served"]] \
+        == [(False, 1, 2), (True, 1, 0)]
+    assert (len(list(ant.posts())), len(list(goo.posts()))) == asked
 
 
 def test_the_reviewer_falls_back_to_anthropic_when_google_answers_503(
