@@ -12,10 +12,15 @@ killed (`kill -9`) and resumed. Then `harness gc`, and the books are checked:
   key occurrences       the API keys, anywhere in the runs directory
   unexpected exceptions crash.txt in a run directory, or a command's crash file
 
+Every stage has a fallback on the other vendor. With ``--outage anthropic:START-END`` (or
+google), that vendor answers every request with its overloaded status from START to END seconds
+after the soak starts: tickets must still resolve through the fallbacks, none lost.
+
 Goal: 0 for each. Exit 0 when met.
 
 Usage: python benchmarks/soak.py [--tickets 50] [--workers 4] [--seed 14] [--fault-rate 0.15]
                                  [--container-kills 3] [--kill-batch-at 0.4] [--keep DIR]
+                                 [--outage VENDOR:START-END]
 Needs a running Docker engine (and the sandbox image, built on first use).
 """
 
@@ -35,7 +40,7 @@ from collections import Counter
 from pathlib import Path
 
 import docker
-from soak_vendors import KINDS, Faults, FaultyAnthropic, FaultyGemini
+from soak_vendors import KINDS, Faults, FaultyAnthropic, FaultyGemini, Outage
 
 from harness.fakes.loopback import LoopbackServer
 from harness.runs.batch import finished_rows
@@ -54,16 +59,41 @@ STAGE_TIMEOUT = "12s"  # what a hang costs: one attempt
 
 
 def stages(anthropic: str, gemini: str) -> str:
+    to_google = f'{{vendor: google, model: gemini-flash, base_url: "{gemini}"}}'
     return f"""\
 planner: {{vendor: anthropic, model: opus, timeout: {STAGE_TIMEOUT}, retry_budget: 2,
-          base_url: "{anthropic}"}}
+          base_url: "{anthropic}", fallback: {{vendor: google, model: gemini-pro,
+          base_url: "{gemini}"}}}}
 coder: {{vendor: anthropic, model: sonnet, timeout: {STAGE_TIMEOUT}, retry_budget: 2,
-        on_retry: {{compute: increased}}, base_url: "{anthropic}"}}
+        on_retry: {{compute: increased}}, base_url: "{anthropic}", fallback: {to_google}}}
 reviewer: {{vendor: google, model: gemini-flash, timeout: {STAGE_TIMEOUT}, retry_budget: 2,
-           base_url: "{gemini}"}}
+           base_url: "{gemini}", fallback: {{vendor: anthropic, model: sonnet,
+           base_url: "{anthropic}"}}}}
 sandbox:
   test_command: node --test test/
 """
+
+
+def outage(text: str | None) -> Outage | None:
+    """``anthropic:30-90`` -> that vendor down from 30 s to 90 s after the start."""
+    if not text:
+        return None
+    vendor, _, window = text.partition(":")
+    start, _, end = window.partition("-")
+    if vendor not in ("anthropic", "google") or not start or not end:
+        raise SystemExit(f"--outage {text}: write VENDOR:START-END, e.g. anthropic:20-120")
+    return Outage(vendor, float(start), float(end))
+
+
+def served(states: list[dict[str, object]]) -> Counter[str]:
+    """Turns answered, by who answered them: ``anthropic``, or ``google (fallback)``."""
+    tally: Counter[str] = Counter()
+    for state in states:
+        for attempt in state.get("attempts") or []:  # type: ignore[attr-defined]
+            for part in attempt.get("served") or []:
+                tag = part["vendor"] + (" (fallback)" if part["fallback"] else "")
+                tally[tag] += int(part["turns"])
+    return tally
 
 
 def make_repo(path: Path) -> Path:
@@ -147,10 +177,18 @@ def books(root: Path, client: docker.DockerClient, tickets: list[str]) -> dict[s
         "key_occurrences": found,
         "crashes": sum(1 for p in run_dirs if (p / "crash.txt").exists())
         + len(list((root / "home" / "crashes").glob("*"))),
+        "served": served(states),
     }
 
 
-def main() -> int:
+def print_outage(down: Outage | None, turns: Counter[str]) -> None:
+    if down is not None:
+        print(f"{'outage':28s} {down.vendor} from {down.start:g}s to {down.end:g}s: "
+              f"{down.refused} requests answered overloaded")
+    print(f"{'turns served':28s} " + ", ".join(f"{s} {n}" for s, n in sorted(turns.items())))
+
+
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=50)
     parser.add_argument("--workers", type=int, default=4)
@@ -161,7 +199,14 @@ def main() -> int:
     parser.add_argument("--kill-batch-at", type=float, default=0.4,
                         help="kill -9 the batch once this share of tickets has a row.")
     parser.add_argument("--keep", type=Path, default=None, help="Work here and keep it.")
-    args = parser.parse_args()
+    parser.add_argument("--outage", default=None, help="VENDOR:START-END: that vendor answers "
+                        "every request overloaded from START to END seconds after the start.")
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = arguments()
+    down = outage(args.outage)
     root = args.keep or Path(tempfile.mkdtemp(prefix="harness-soak-"))
     root.mkdir(parents=True, exist_ok=True)
     make_repo(root / "repo")
@@ -172,8 +217,10 @@ def main() -> int:
     faults = Faults(args.seed, args.fault_rate)
     client = connect()
     started = time.monotonic()
-    anthropic = type("SoakAnthropic", (FaultyAnthropic,), {"faults": faults})
-    gemini = type("SoakGemini", (FaultyGemini,), {"faults": faults})
+    anthropic = type("SoakAnthropic", (FaultyAnthropic,), {"faults": faults, "outage": down})
+    gemini = type("SoakGemini", (FaultyGemini,), {"faults": faults, "outage": down})
+    if down is not None:
+        down.begin()
     with LoopbackServer(anthropic) as ant, LoopbackServer(gemini) as goo:
         (root / "stages.yaml").write_text(stages(ant.url, goo.url))
         env = {**os.environ, **KEYS, "HARNESS_HOME": str(root / "home")}
@@ -198,6 +245,7 @@ def main() -> int:
     faults_line = ", ".join(f"{k} {faults.injected[k]}" for k in KINDS)
     print(f"{'faults injected':28s} {faults_line}; container killed mid-test "
           f"{len(killer.killed)}; batch kill -9 1 (after {at_kill} rows), then resumed")
+    print_outage(down, got["served"])  # type: ignore[arg-type]
     print(f"{'tickets by status':28s} " + ", ".join(
         f"{s} {n}" for s, n in sorted(got["statuses"].items())))  # type: ignore[attr-defined]
     print(f"{'run directories by status':28s} " + ", ".join(

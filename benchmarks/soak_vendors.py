@@ -6,6 +6,10 @@ body, or a stream dropped mid-way.
 A fault is drawn from ``Random(seed, ticket, stage, turn, n)``, where ``n`` counts the times
 that same request was asked before (a retry draws again), so a ticket meets the same faults on
 every run with the same seed, whatever the other tickets do meanwhile.
+
+Either server can be down for a window (``Outage``): every request then gets the vendor's
+overloaded answer (Anthropic 529, Gemini 503), and the stages' fallbacks must carry the tickets.
+Both servers answer every stage, so either can stand in for the other.
 """
 
 from __future__ import annotations
@@ -13,10 +17,12 @@ from __future__ import annotations
 import json
 import random
 import threading
+import time
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
-from harness.fakes.anthropic_server import AnthropicHandler, status, tool_use
+from harness.fakes.anthropic_server import AnthropicHandler, status
 from harness.fakes.gemini_server import GeminiHandler
 from harness.fakes.loopback import Recorded, Reply
 
@@ -28,6 +34,40 @@ MANIFEST = {"summary": "fix slugify", "sub_tickets": [{
     "operations": [{"op": "modify", "path": "src/slug.js", "symbol": "slugify"}]}]}
 # Fault kinds and their share of the injected faults; a hang costs a whole attempt, so rarer.
 KINDS = {"429": 3, "500": 2, "529": 2, "malformed": 2, "dropped": 2, "hang": 1}
+
+
+@dataclass
+class Outage:
+    """``vendor`` is down from ``start`` to ``end`` seconds after ``begin()``."""
+
+    vendor: str
+    start: float
+    end: float
+    t0: float = field(default_factory=time.monotonic)
+    refused: int = 0
+
+    def begin(self) -> None:
+        self.t0 = time.monotonic()
+
+    def down(self, vendor: str) -> bool:
+        now = time.monotonic() - self.t0
+        if vendor == self.vendor and self.start <= now < self.end:
+            self.refused += 1
+            return True
+        return False
+
+
+def script(ticket: str, stage: str, turn: str, first: bool) -> tuple[str, dict[str, Any]]:
+    """The tool call a stage makes at a turn, whichever vendor answers it: a manifest; a fix
+    (a buggy one on the first attempt of odd tickets), then finish; an approval."""
+    if stage == "planner":
+        return "submit_manifest", MANIFEST
+    if stage == "reviewer":
+        return "submit_review", {"verdict": "approve", "findings": []}
+    if turn != "0":
+        return "finish", {"summary": "slugify trims dashes"}
+    source = BUGGY if first and int(ticket[-1]) % 2 else FIXED
+    return "write_file", {"path": "src/slug.js", "content": source}
 
 
 class Faults:
@@ -75,10 +115,10 @@ def _stage(system: str) -> str:
 
 
 class FaultyAnthropic(AnthropicHandler):
-    """The Planner and Coder's Anthropic API: a manifest; a fix (a buggy one on the first
-    attempt of odd tickets), then finish."""
+    """The Anthropic API of the soak's stages (``script``)."""
 
     faults: Faults
+    outage: Outage | None = None
 
     def record(self) -> Recorded:
         self.current = super().record()
@@ -90,17 +130,15 @@ class FaultyAnthropic(AnthropicHandler):
         ticket = _ticket(_text_of(messages[0].get("content")))
         stage = _stage(_text_of(body.get("system")))
         turn = str(len(messages) // 2)
+        if self.outage is not None and self.outage.down("anthropic"):
+            return status(529, "soak outage: overloaded")
         fault = self.faults.draw(ticket, stage, turn, json.dumps(body.get("output_config")))
         if fault is not None:
             return _anthropic_fault(fault)
-        if stage == "planner":
-            return tool_use("submit_manifest", MANIFEST, call_id="toolu_plan")
-        if turn != "0":
-            return tool_use("finish", {"summary": "slugify trims dashes"}, call_id="toolu_fin")
         first = (body.get("output_config") or {}).get("effort") in (None, "medium")
-        source = BUGGY if first and int(ticket[-1]) % 2 else FIXED
-        return tool_use("write_file", {"path": "src/slug.js", "content": source},
-                        call_id="toolu_write")
+        name, args = script(ticket, stage, turn, first)
+        return Reply("tool_use", {"name": name, "input": args, "id": f"toolu_{stage}{turn}",
+                                  "text": ""})
 
 
 def _anthropic_fault(kind: str) -> Reply:
@@ -116,9 +154,10 @@ def _anthropic_fault(kind: str) -> Reply:
 
 
 class FaultyGemini(GeminiHandler):
-    """The Reviewer's Gemini API: approve."""
+    """The Gemini API of the soak's stages (``script``)."""
 
     faults: Faults
+    outage: Outage | None = None
 
     def record(self) -> Recorded:
         self.current = super().record()
@@ -129,7 +168,10 @@ class FaultyGemini(GeminiHandler):
         contents = body.get("contents") or [{}]
         ticket = _ticket(_text_of(contents[0].get("parts")))
         stage = _stage(_text_of((body.get("systemInstruction") or {}).get("parts")))
-        fault = self.faults.draw(ticket, stage, str(len(contents) // 2))
+        turn = str(len(contents) // 2)
+        if self.outage is not None and self.outage.down("google"):
+            return Reply("status", {"code": 503})
+        fault = self.faults.draw(ticket, stage, turn)
         if fault == "429":
             return Reply("status", {"code": 429, "retry_delay": "1s"})
         if fault in ("500", "529"):  # Gemini has no 529: its overloaded is a 503
@@ -140,8 +182,11 @@ class FaultyGemini(GeminiHandler):
             return Reply("truncated_stream", {})
         if fault == "hang":
             return Reply("hang", {})
-        return Reply("function_call", {"calls": [
-            {"name": "submit_review", "args": {"verdict": "approve", "findings": []}}]})
+        level = ((body.get("generationConfig") or {}).get("thinkingConfig") or {}).get(
+            "thinkingLevel")
+        name, args = script(ticket, stage, turn, str(level).lower() in ("none", "medium"))
+        return Reply("function_call", {"calls": [{"name": name, "args": args}]})
 
 
-__all__ = ["BUGGY", "FIXED", "KINDS", "MANIFEST", "Faults", "FaultyAnthropic", "FaultyGemini"]
+__all__ = ["BUGGY", "FIXED", "KINDS", "MANIFEST", "Faults", "FaultyAnthropic", "FaultyGemini",
+           "Outage"]

@@ -23,7 +23,7 @@ included, so no tier allowance is added), and the cut is at the calibrated effec
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from harness.budget.expectations import Expectations, RoleTokens, default_expectations
 from harness.stages import Attempt, RunPlan, StagePlan
@@ -156,6 +156,20 @@ def estimate(plan: RunPlan, exp: Expectations | None = None,
         plan.config.token_cap, "token_cap")
     return CostReport(expected, worst, _cut(plan, worst, *cap),
                       calibrated.source if calibrated else exp.source)
+
+
+def fallback_paths(plan: RunPlan, exp: Expectations | None = None,
+                   calibrated: Calibrated | None = None) -> dict[str, CostReport]:
+    """For each stage with a fallback, the run priced as if the fallback served every turn of
+    that stage (its attempts on the fallback's model and tier), the other stages as planned."""
+    out = {}
+    for role, sp in plan.stages.items():
+        backups = tuple(a.fallback.attempt for a in sp.attempts if a.fallback is not None)
+        if len(backups) != len(sp.attempts):
+            continue
+        swapped = replace(plan, stages={**plan.stages, role: replace(sp, attempts=backups)})
+        out[role] = estimate(swapped, exp, calibrated)
+    return out
 
 
 def _expected(plan: RunPlan, pricer: _Pricer) -> list[Step]:

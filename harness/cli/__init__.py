@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 import click
 
 from harness import __version__
-from harness.budget.estimate import Calibrated, estimate
+from harness.budget.estimate import Calibrated, estimate, fallback_paths
 from harness.cli import render
 from harness.cli.jsonschema import stages_schema
 from harness.cli.repo_paths import check_repo_paths, trust_config_option
@@ -120,6 +120,9 @@ def check(config_path: Path, as_json: bool) -> None:
         return
     out = render.console()
     out.print(render.check_table(plan))
+    fallbacks = render.fallback_table(plan)
+    if fallbacks is not None:
+        out.print(fallbacks)
     out.print(render.cache_table(plan))
 
 
@@ -144,12 +147,16 @@ def cost(config_path: Path, as_json: bool, ticket: Path | None, repo: Path,
         from harness.cli.calibrate_cmds import calibrated_cost  # noqa: PLC0415
         calibrated, notes = calibrated_cost(plan, ticket, repo)
     report = estimate(plan, calibrated=calibrated)
+    fallbacks = fallback_paths(plan, calibrated=calibrated)
     if as_json:
-        extra = {"calibration": notes} if ticket else {}
+        extra: dict[str, Any] = {"calibration": notes} if ticket else {}
+        if fallbacks:
+            extra["fallback_paths"] = render.fallback_cost_json(fallbacks)
         click.echo(json.dumps({**render.cost_json(plan, report), **extra}, indent=2))
         return
     out = render.console()
-    for table in render.cost_tables(plan, report):
+    backup = render.fallback_cost_table(plan, report, fallbacks)
+    for table in [*render.cost_tables(plan, report), *([backup] if backup else [])]:
         out.print(table)
     for line in [*render.cost_summary(plan, report), *notes]:
         out.print(line, markup=False, highlight=False)

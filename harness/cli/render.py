@@ -52,6 +52,26 @@ def check_table(plan: RunPlan) -> Table:
     return t
 
 
+def fallback_table(plan: RunPlan) -> Table | None:
+    """Each stage's fallback: who serves its turns when its vendor is down, and when."""
+    t = Table(title="Fallback when a stage's vendor is down", title_justify="left")
+    for col in ("stage", "vendor", "model", "native control by attempt", "after",
+                "primary call limit", "time after switch", "key from"):
+        t.add_column(col, no_wrap=col != "native control by attempt")
+    for role, sp in plan.stages.items():
+        backups = [a.fallback for a in sp.attempts if a.fallback is not None]
+        if not backups:
+            continue
+        first, fb = backups[0], backups[0].attempt
+        t.add_row(role, fb.vendor.name, _model(fb),
+                  _controls(tuple(b.attempt for b in backups)),
+                  f"{first.after} failure{'s' * (first.after != 1)}",
+                  format_duration(first.call_timeout),
+                  "what is left" if first.timeout is None else format_duration(first.timeout),
+                  fb.api_key_env)
+    return t if t.row_count else None
+
+
 def cache_table(plan: RunPlan) -> Table:
     """What each stage's attempts cache and when (docs/caching.md)."""
     t = Table(title="Prompt caching", title_justify="left")
@@ -89,11 +109,19 @@ def check_json(plan: RunPlan) -> dict[str, Any]:
             {"stage": role, "timeout_s": sp.timeout, "retry_budget": sp.config.retry_budget,
              "on_exhaust": sp.config.on_exhaust, "attaches_to": list(sp.attaches_to),
              "can_route_to": list(sp.can_route_to),
-             "attempts": [{**_attempt_json(a), "prompt_cache": _cache_plan(a, sp.timeout)}
-                          for a in sp.attempts]}
+             "attempts": [{**_attempt_json(a), "prompt_cache": _cache_plan(a, sp.timeout),
+                           "fallback": _fallback_json(a)} for a in sp.attempts]}
             for role, sp in plan.stages.items()
         ],
     }
+
+
+def _fallback_json(a: Attempt) -> dict[str, Any] | None:
+    fb = a.fallback
+    if fb is None:
+        return None
+    return {**_attempt_json(fb.attempt), "after": fb.after, "call_timeout_s": fb.call_timeout,
+            "timeout_s": fb.timeout}
 
 
 def _attempt_json(a: Attempt) -> dict[str, Any]:
@@ -129,6 +157,48 @@ def cost_tables(plan: RunPlan, report: CostReport) -> list[Table]:
         paths.add_row(name, what, str(len(steps)), f"{sum(s.tokens for s in steps):,}",
                       usd(sum(s.cost_usd for s in steps)))
     return [stages, paths]
+
+
+def fallback_cost_table(plan: RunPlan, report: CostReport,
+                        fallbacks: dict[str, CostReport]) -> Table | None:
+    """The run priced as if one stage's fallback served every turn of it."""
+    if not fallbacks:
+        return None
+    t = Table(title="If the fallback serves every turn of a stage", title_justify="left")
+    for col in ("stage", "fallback model by attempt", "stage expected", "stage worst case",
+                "expected run", "worst case"):
+        t.add_column(col, justify="left" if col in ("stage", "fallback model by attempt")
+                     else "right")
+    _, e_usd = report.total(report.expected)
+    _, w_usd = report.total(report.worst)
+    for role, other in fallbacks.items():
+        _, fe = other.total(other.expected)
+        _, fw = other.total(other.worst)
+        models = [a.fallback.attempt.model_id for a in plan.stages[role].attempts if a.fallback]
+        t.add_row(role, _changes(models),
+                  usd(sum(s.cost_usd for s in other.by_stage(other.expected, role))),
+                  usd(sum(s.cost_usd for s in other.by_stage(other.worst, role))),
+                  f"{usd(fe)} ({_delta(fe - e_usd)})", f"{usd(fw)} ({_delta(fw - w_usd)})")
+    return t
+
+
+def _delta(x: float) -> str:
+    return ("+" if x >= 0 else "-") + usd(abs(x))
+
+
+def fallback_cost_json(fallbacks: dict[str, CostReport]) -> dict[str, Any]:
+    out = {}
+    for role, other in fallbacks.items():
+        e_tok, e_usd = other.total(other.expected)
+        w_tok, w_usd = other.total(other.worst)
+        out[role] = {"expected": {"tokens": e_tok, "cost_usd": e_usd},
+                     "worst_case": {"tokens": w_tok, "cost_usd": w_usd},
+                     "stage_expected_usd": sum(s.cost_usd for s in
+                                               other.by_stage(other.expected, role)),
+                     "stage_worst_case_usd": sum(s.cost_usd for s in
+                                                 other.by_stage(other.worst, role)),
+                     "models": [s.attempt.model_id for s in other.by_stage(other.worst, role)]}
+    return out
 
 
 def cost_summary(plan: RunPlan, report: CostReport) -> list[str]:

@@ -151,6 +151,36 @@ class McpServerConfig(Frozen):
         return masked(env)  # a record (run.json) never holds a value, only references
 
 
+DEFAULT_FALLBACK_AFTER = 2
+
+
+class FallbackConfig(Frozen):
+    """Another vendor and model that serves an SDK stage's turns once the primary has failed
+    ``after`` times running within an attempt: overloaded, 5xx, 429, a dropped connection, or a
+    call not answered within ``call_timeout`` (its client's in-call retries count as one
+    failure). A refused request (400) or key (401/403) never falls back. The attempt stays on
+    the fallback to its end; the next attempt starts on the primary again."""
+
+    vendor: str = Field(description="An SDK vendor (anthropic, google), checked like a stage's.")
+    model: str = Field(description="A catalog alias or model id the fallback vendor serves.")
+    timeout: Timeout | None = Field(
+        None, description="The attempt's time from the switch on; default: what is left of "
+        "the stage's timeout.")
+    effort: Tier | None = Field(
+        None, description="The fallback's compute tier (low … max); default: the attempt's "
+        "own, so on_retry escalation carries over.")
+    after: Annotated[StrictInt, Field(ge=1, le=10)] = Field(
+        DEFAULT_FALLBACK_AFTER, description="Consecutive failures of the primary that hand "
+        "the attempt to the fallback.")
+    call_timeout: Timeout | None = Field(
+        None, description="A primary call not answered within this counts as one failure; "
+        "default: the stage's timeout / (after + 1).")
+    vendor_options: dict[str, Any] = Field(default_factory=dict,
+                                           description="The fallback vendor's own knobs.")
+    base_url: str | None = None
+    api_key_env: EnvVarName | None = None
+
+
 class StageConfig(Frozen):
     vendor: str = Field(description="Which backend serves this stage.")
     model: str = Field(description="A catalog alias (opus, sonnet, gemini-flash, ...) or model id.")
@@ -180,6 +210,9 @@ class StageConfig(Frozen):
         default_factory=list, description="MCP servers whose tools this stage may call.")
     base_url: str | None = None
     api_key_env: EnvVarName | None = None
+    fallback: FallbackConfig | None = Field(
+        None, description="Another vendor and model for this stage's turns when the primary "
+        "is down (SDK stages).")
 
 
 class Price(Frozen):

@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
@@ -22,6 +22,7 @@ from harness.errors import RunStopped
 from harness.pipeline.condense import condense
 from harness.pipeline.edit_tools import EditHistory
 from harness.pipeline.events import Recorder
+from harness.pipeline.fallback import Serving
 from harness.pipeline.mcp_tools import ToolHub
 from harness.pipeline.prompts import Prompt
 from harness.pipeline.repomap_tool import call_repo_map
@@ -79,6 +80,9 @@ class AgentOutcome:
     # The cap the attempt crossed (outcome "stopped"): the caller records the attempt, then
     # stops the run with it.
     stopped: RunStopped | None = None
+    # Who served the attempt's turns, in order (harness.pipeline.fallback): one entry, or two
+    # when the stage's fallback took over.
+    served: list[dict[str, Any]] = field(default_factory=list)
 
     def add_usage(self, usage: Usage, tokens: int, cost_usd: float) -> None:
         self.usage += usage
@@ -96,11 +100,14 @@ def run_attempt(task: AgentTask, env: AttemptEnv) -> AgentOutcome:
                    tier=task.attempt.tier, vendor=task.attempt.vendor.name,
                    model=task.attempt.model_id)
     before = env.sandbox.diff() if task.toolbox.read_only else None
+    serving = Serving(task.attempt, deadline, stage=task.stage, label=task.label,
+                      recorder=env.recorder)
+    out.served = serving.served
     try:
         if task.attempt.vendor.surface == "cli":
-            _cli(task, env, deadline, out)
+            _cli(task, env, serving, out)
         else:
-            _loop(task, env, deadline, out)
+            _loop(task, env, serving, out)
     except VendorTimeoutError as exc:
         out.outcome, out.detail = "timed_out", str(exc)
     except VendorError as exc:
@@ -127,27 +134,46 @@ def _undo_writes(task: AgentTask, env: AttemptEnv, before: str, out: AgentOutcom
                       "during its attempt; the change was undone and its answer discarded")
 
 
-def _call(task: AgentTask, env: AttemptEnv, request: ModelRequest,
+def _turn(task: AgentTask, env: AttemptEnv, serving: Serving, messages: list[Message],
           out: AgentOutcome) -> ModelResponse:
-    cli = task.attempt.vendor.surface == "cli"
+    """One model turn; sent again while the primary is down and a fallback waits."""
+    tools = (*task.toolbox.specs, *(env.mcp.specs if env.mcp else ()))
+    while True:
+        request = ModelRequest(serving.settings(), task.system, serving.history(messages),
+                               serving.call_deadline(), tools=tools, retries=serving.retries())
+        try:
+            response = _call(task, env, request, out, serving.current)
+        except VendorError as exc:
+            if serving.failed(exc, len(messages)):
+                continue
+            raise
+        serving.answered()
+        return response
+
+
+def _call(task: AgentTask, env: AttemptEnv, request: ModelRequest,
+          out: AgentOutcome, attempt: Attempt) -> ModelResponse:
+    cli = attempt.vendor.surface == "cli"
+    vendor = attempt.vendor.name
     try:
-        response = task.attempt.vendor.complete(request, runner=env.sandbox)
+        response = attempt.vendor.complete(request, runner=env.sandbox)
     except VendorError as exc:
-        env.recorder.exchange(task.stage, task.attempt.number, request, None, exc,
+        env.recorder.exchange(task.stage, attempt.number, request, None, exc, vendor=vendor,
                               workspace=_session_workspace(env, cli, exc.workspace))
         if exc.spent is not None:  # a failed call's tokens count against the caps too
-            _charge(task, env, out, exc.spent, exc.cost_usd)
+            _charge(attempt, env, out, exc.spent, exc.cost_usd)
         raise
-    env.recorder.exchange(task.stage, task.attempt.number, request, response,
+    env.recorder.exchange(task.stage, attempt.number, request, response, vendor=vendor,
                           workspace=_session_workspace(env, cli, response.workspace))
     out.turns += 1
-    _charge(task, env, out, response.usage, response.cost_usd)  # may stop the run here
+    _charge(attempt, env, out, response.usage, response.cost_usd)  # may stop the run here
     return response
 
 
-def _charge(task: AgentTask, env: AttemptEnv, out: AgentOutcome, usage: Usage,
+def _charge(attempt: Attempt, env: AttemptEnv, out: AgentOutcome, usage: Usage,
             cost_usd: float) -> None:
-    tokens = usage.charged(task.attempt.entry.price)
+    """``attempt``: the one that served the call (the fallback's price when it did)."""
+    tokens = usage.charged(attempt.entry.price)
     out.add_usage(usage, tokens, cost_usd)
     env.meter.add(tokens, cost_usd)
 
@@ -164,14 +190,13 @@ def _session_workspace(env: AttemptEnv, cli: bool, replayed: str | None) -> str 
     return now
 
 
-def _loop(task: AgentTask, env: AttemptEnv, deadline: float, out: AgentOutcome) -> None:
+def _loop(task: AgentTask, env: AttemptEnv, serving: Serving, out: AgentOutcome) -> None:
     messages = [Message("user", task.prompt.text, stable_chars=task.prompt.stable_chars)]
     nudges = 0
     for _ in range(task.max_turns):
         messages = condense(messages)
-        request = ModelRequest(task.attempt.settings(), task.system, tuple(messages), deadline,
-                               tools=(*task.toolbox.specs, *(env.mcp.specs if env.mcp else ())))
-        response = _call(task, env, request, out)
+        response = _turn(task, env, serving, messages, out)
+        deadline = serving.deadline  # the fallback's own timeout may have moved it
         messages.append(response.as_message())
         out.text = response.text or out.text
         if not response.tool_calls:
@@ -213,7 +238,7 @@ def _loop(task: AgentTask, env: AttemptEnv, deadline: float, out: AgentOutcome) 
     out.outcome, out.detail = "turn_limit", f"no result after {task.max_turns} turns"
 
 
-def _cli(task: AgentTask, env: AttemptEnv, deadline: float, out: AgentOutcome) -> None:
+def _cli(task: AgentTask, env: AttemptEnv, serving: Serving, out: AgentOutcome) -> None:
     """One CLI session. A stage whose result is its work (the Coder) just ends with a summary;
     the others must answer with JSON matching their result schema."""
     schema = None if task.text_is_result else task.result_model.model_json_schema()
@@ -221,9 +246,10 @@ def _cli(task: AgentTask, env: AttemptEnv, deadline: float, out: AgentOutcome) -
         f"{task.prompt.text}\n\nWhen you are done, answer with one JSON object matching this "
         f"schema and nothing else:\n{json.dumps(schema)}")
     request = ModelRequest(task.attempt.settings(), task.system, (Message("user", prompt),),
-                           deadline, output_schema=schema, mcp_servers=task.mcp_servers,
-                           read_only=task.toolbox.read_only)
-    response = _call(task, env, request, out)
+                           serving.deadline, output_schema=schema,
+                           mcp_servers=task.mcp_servers, read_only=task.toolbox.read_only)
+    response = _call(task, env, request, out, task.attempt)
+    serving.answered()
     out.text = response.text
     if schema is None:
         out.outcome, out.result = "done", _text_result(task, response.text or "(no summary)")

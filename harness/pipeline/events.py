@@ -28,6 +28,9 @@ class AttemptRecord:
     detail: str = ""
     tests: list[str] = field(default_factory=list)  # paths under the run dir
     diff: str | None = None
+    # Who served the attempt's turns, in order: {vendor, model, fallback, turns, failed}; a
+    # second entry when the stage's fallback took over (harness.pipeline.fallback).
+    served: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Recorder(Protocol):
@@ -35,7 +38,7 @@ class Recorder(Protocol):
 
     def exchange(self, stage: str, attempt: int, request: ModelRequest,
                  response: ModelResponse | None, error: BaseException | None = None, *,
-                 workspace: str | None = None) -> str: ...
+                 workspace: str | None = None, vendor: str | None = None) -> str: ...
 
     def test_output(self, label: str, command: str, output: str) -> str: ...
 

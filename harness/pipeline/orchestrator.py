@@ -385,7 +385,7 @@ class Pipeline:
             stage.role, attempt.number, label, attempt.tier, attempt.vendor.name, attempt.model_id,
             str(attempt.control) if attempt.control else None, out.usage,
             out.tokens, round(out.cost_usd, 6), out.duration_s, out.turns, outcome,
-            detail[:2000], paths, diff)
+            detail[:2000], paths, diff, out.served)
         self.recorder.attempt(record)
         self.recorder.event("attempt_end", stage=stage.role, attempt=attempt.number,
                             outcome=outcome, tokens=out.tokens, cost_usd=out.cost_usd)

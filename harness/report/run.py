@@ -109,13 +109,24 @@ def _attempts(raw: list[dict[str, Any]], events: list[dict[str, Any]],
         at = queue.popleft() if queue else None
         rows.append(AttemptRow(
             label=a["label"], stage=a["stage"], attempt=int(a["attempt"]), tier=a["tier"],
-            vendor=a["vendor"], model=a["model"], control=a.get("control"),
+            vendor=_served(a, "vendor"), model=_served(a, "model"), control=a.get("control"),
             tokens=int(a["tokens"]), cost_usd=float(a["cost_usd"]),
             duration_s=float(a["duration_s"]), turns=int(a.get("turns", 0)),
             outcome=a["outcome"], ok=a["outcome"] in SUCCESS,
             detail=(a.get("detail") or "").strip().split("\n", 1)[0],
             started_s=_wall(started, at), diff=a.get("diff")))
     return rows
+
+
+def _served(attempt: dict[str, Any], key: str) -> str:
+    """The attempt's vendor or model; ``anthropic → google (fallback, 3 turns)`` when the
+    stage's fallback served some of its turns."""
+    parts = attempt.get("served") or []
+    if len(parts) < 2:  # one vendor served it all
+        return str(attempt[key])
+    return " → ".join(str(p[key]) + (f" (fallback, {p['turns']} turn{'s' * (p['turns'] != 1)})"
+                                     if p.get("fallback") and key == "vendor" else "")
+                      for p in parts)
 
 
 def money(attempts: list[AttemptRow], estimate: Estimate | None,

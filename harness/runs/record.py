@@ -109,12 +109,14 @@ class RunRecorder:
 
     def exchange(self, stage: str, attempt: int, request: ModelRequest,
                  response: ModelResponse | None, error: BaseException | None = None, *,
-                 workspace: str | None = None) -> str:
+                 workspace: str | None = None, vendor: str | None = None) -> str:
         """Record one model call in full; returns its file name under llm/. ``workspace``: the
-        workspace a CLI session left (a patch), which a replay puts back."""
+        workspace a CLI session left (a patch), which a replay puts back; ``vendor``: who was
+        sent it (a stage's fallback, or its own vendor)."""
         self._exchanges += 1
         name = f"{self._exchanges:04d}-{stage}-a{attempt}.json"
-        body = {"stage": stage, "attempt": attempt, "request": request_record(request),
+        body = {"stage": stage, "attempt": attempt, "vendor": vendor,
+                "model_id": request.settings.model_id, "request": request_record(request),
                 "response": response_record(response) if response else None,
                 "error": str(error) if error else None,
                 "error_type": type(error).__name__ if error else None}

@@ -222,6 +222,14 @@ def replay_config(state: dict[str, Any], run_dir: Path) -> dict[str, Any]:
             for key in ("base_url", "api_key_env"):
                 retry.pop(key, None)
             retry.update(_replaying(run_dir, switched, options))
+        fallback = stage.get("fallback")
+        if fallback:  # its recorded turns are replayed too: a replay reaches no vendor
+            for key in ("base_url", "api_key_env"):
+                fallback.pop(key, None)
+            fallback.update(_replaying(run_dir, fallback["vendor"],
+                                       fallback.get("vendor_options") or {}),
+                            **{k: f"{fallback[k]}s" for k in ("timeout", "call_timeout")
+                               if k in fallback})
         stage.update(_replaying(run_dir, stage["vendor"], own), timeout=f"{stage['timeout']}s")
     config.get("calibration", {}).pop("history", None)  # a replay is not a new run to learn from
     if "repo_map_tokens" not in state["config"].get("planner", {}):

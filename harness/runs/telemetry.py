@@ -84,8 +84,9 @@ class TracedRecorder(RunRecorder):
 
     def exchange(self, stage: str, attempt: int, request: ModelRequest,
                  response: ModelResponse | None, error: BaseException | None = None, *,
-                 workspace: str | None = None) -> str:
-        name = super().exchange(stage, attempt, request, response, error, workspace=workspace)
+                 workspace: str | None = None, vendor: str | None = None) -> str:
+        name = super().exchange(stage, attempt, request, response, error, workspace=workspace,
+                                vendor=vendor)
         now = time.time_ns()
         current = self._attempt
         start = now - int(response.latency_s * 1e9) if response is not None else (

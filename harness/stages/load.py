@@ -92,4 +92,33 @@ def _ladder_warnings(doc: Document, plans: dict[str, StagePlan]) -> list[Diagnos
                                 f"every retry sends {first.control} to {first.model_id}",
                                 "unpin vendor_options, or escalate with on_retry.model",
                                 warning=True))
+        out += _fallback_warnings(doc, role, plan)
+    return out
+
+
+def _fallback_warnings(doc: Document, role: str, plan: StagePlan) -> list[Diagnostic]:
+    """An effort the fallback cannot send: the model has no reasoning control, or not that
+    level (it then sends the next one it has). Warnings: the fallback still serves."""
+    fb = plan.config.fallback
+    pairs = [(a, a.fallback.attempt) for a in plan.attempts if a.fallback is not None]
+    if fb is None or not pairs:
+        return []
+    where = (role, "fallback", "effort" if fb.effort else "model")
+    backup = pairs[0][1]
+    if backup.control is None:
+        if fb.effort is None and all(a.control is None for a, _ in pairs):
+            return []
+        wanted = f"effort `{fb.effort}`" if fb.effort else "the stage's compute (" + ", ".join(
+            dict.fromkeys(a.tier for a, _ in pairs)) + ")"
+        return [doc.diag(where, f"{backup.model_id} has no reasoning control: {wanted} "
+                         "changes nothing on the fallback's turns", "pick a fallback model "
+                         "with effort or thinking controls, or drop effort", warning=True)]
+    out = []
+    for tier, control in dict.fromkeys((b.tier, b.control) for _, b in pairs):
+        if control is None or control.pinned or not isinstance(control.value, str):
+            continue
+        if tier not in ("max", control.value):
+            out.append(doc.diag(where, f"{backup.model_id} has no `{tier}` level: the "
+                                f"fallback sends {control} instead", "set fallback.effort to "
+                                "a level it has", warning=True))
     return out

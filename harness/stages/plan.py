@@ -11,7 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harness.config.catalog import Catalog
-from harness.config.schema import ANY_STAGE, ROUTING_ROLES, TIERS, ModelEntry, StageConfig, Tier
+from harness.config.schema import (
+    ANY_STAGE,
+    ROUTING_ROLES,
+    TIERS,
+    FallbackConfig,
+    ModelEntry,
+    StageConfig,
+    Tier,
+)
 from harness.vendors import Vendor, get_vendor
 from harness.vendors.types import CallSettings, NativeControl, VendorOptions
 
@@ -29,6 +37,7 @@ class Attempt:
     options: VendorOptions
     base_url: str | None
     api_key_env: str
+    fallback: Fallback | None = None  # who serves the turns when this attempt's vendor is down
 
     def settings(self) -> CallSettings:
         """What the vendor needs to make this attempt's call."""
@@ -39,6 +48,17 @@ class Attempt:
         """Whether two attempts would send the same model the same reasoning control."""
         return (self.vendor.name, self.model_id, self.control) == (
             other.vendor.name, other.model_id, other.control)
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """The stage's ``fallback:`` for one attempt: its own Attempt (the attempt's tier unless
+    ``effort`` pins one) and when it takes over."""
+
+    attempt: Attempt
+    after: int  # consecutive failures of the primary
+    call_timeout: float  # a primary call not answered by then is a failure
+    timeout: float | None  # the attempt's time from the switch on (None: what is left)
 
 
 @dataclass(frozen=True)
@@ -104,4 +124,23 @@ def _attempt(number: int, stage: StageConfig, tier: Tier, catalog: Catalog, *,
     key_env = pick("api_key_env") or vendor.default_api_key_env
     return Attempt(number, vendor, model, model_id, entry, tier,
                    vendor.compute_control(entry, tier, options, max_out), max_out, options,
-                   str(base_url) if base_url else None, str(key_env))
+                   str(base_url) if base_url else None, str(key_env),
+                   _fallback(number, stage, tier, catalog))
+
+
+def _fallback(number: int, stage: StageConfig, tier: Tier, catalog: Catalog) -> Fallback | None:
+    fb: FallbackConfig | None = stage.fallback
+    if fb is None:
+        return None
+    vendor = get_vendor(fb.vendor)
+    found = catalog.resolve(fb.model)
+    assert found is not None, f"plan_stage on an unchecked config: {fb.model}"
+    model_id, entry = found
+    max_out = min(stage.max_output_tokens or entry.max_output_tokens, entry.max_output_tokens)
+    options = vendor.options.model_validate(fb.vendor_options)
+    own = fb.effort or tier
+    attempt = Attempt(number, vendor, fb.model, model_id, entry, own,
+                      vendor.compute_control(entry, own, options, max_out), max_out, options,
+                      fb.base_url, fb.api_key_env or vendor.default_api_key_env)
+    return Fallback(attempt, fb.after, fb.call_timeout or stage.timeout / (fb.after + 1),
+                    fb.timeout)

@@ -56,6 +56,8 @@ class _Rules:
                     self.warn((role, "on_retry"), "never applies: retry_budget is 0 (the "
                               "default), so there is no retry", "set retry_budget: 1 or more, "
                               "or remove on_retry")
+            if isinstance(raw.get("fallback"), dict):
+                self.fallback(role, raw, raw["fallback"], base)
             self.routes(role, raw, configured)
             if REPO_MAP_KEY in raw and role not in REPO_MAP_ROLES:
                 self.error((role, REPO_MAP_KEY), f"only the {' and '.join(REPO_MAP_ROLES)} "
@@ -101,6 +103,40 @@ class _Rules:
             self.error((*path, "vendor"), f"{vendor.name} runs in the container and reaches its "
                        "API through the egress proxy, which sandbox.network: none forbids",
                        "set sandbox.network: cli-only (the default), or use an SDK vendor")
+
+    def fallback(self, role: str, raw: dict[str, Any], fb: dict[str, Any],
+                 primary: Rung) -> None:
+        """The fallback is checked like a stage of its own (vendor, model, options), and must
+        be an SDK vendor other than the primary, under an SDK stage: it answers turns of the
+        tool loop on the host, where its key stays."""
+        path = (role, "fallback")
+        if primary.vendor is not None and primary.vendor.surface == "cli":
+            self.error(path, f"{primary.vendor.name} runs a whole attempt as one session in the "
+                       "container; a fallback serves an SDK stage's turns", "switch vendor on "
+                       "the next attempt instead: on_retry: {vendor: ..., model: ...}", key=True)
+            return
+        vendor = self.vendor((*path, "vendor"), fb["vendor"]) if "vendor" in fb else None
+        if vendor is None:
+            return
+        if vendor.surface == "cli":
+            sdk = [n for n in vendor_names() if get_vendor(n).surface == "sdk"
+                   and get_vendor(n).provider is not None]
+            self.error((*path, "vendor"), f"{vendor.name} runs a whole attempt in the container; "
+                       "the fallback answers turns of the stage's tool loop on the host",
+                       "use an SDK vendor: " + ", ".join(sdk))
+            return
+        if not isinstance(fb.get("model"), str):
+            return
+        resolved = self.model((*path, "model"), fb["model"], vendor, written=True)
+        if isinstance(fb.get("vendor_options", {}), dict):
+            self.options(path, fb, fb.get("vendor_options", {}), vendor, resolved)
+        own = self.catalog.resolve(primary.model) if primary.model else None
+        if (resolved and own and primary.vendor is not None and own[0] == resolved[0]
+                and primary.vendor.name == vendor.name and vendor.provider is not None
+                and fb.get("base_url") == raw.get("base_url")):
+            self.error((*path, "model"), f"the fallback is the stage's own vendor and model "
+                       f"({vendor.name}, {resolved[0]}): it would fail with it",
+                       "name another vendor (or model, or base_url) for the fallback")
 
     def vendor(self, path: Path, name: object) -> Vendor | None:
         if not isinstance(name, str):

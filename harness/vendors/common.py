@@ -85,15 +85,19 @@ class RetryAfter(Exception):
 def within_deadline(request: ModelRequest, call: Callable[[float], T], *,
                     sleep: Callable[[float], None] = time.sleep) -> T:
     """Call ``call(seconds_left)`` until it returns, retrying ``RetryAfter`` faults while the
-    deadline allows (they do not consume the stage's retry budget); then raise the last one."""
+    deadline allows (they do not consume the stage's retry budget) and ``request.retries``
+    permits; then raise the last one."""
     delay = BACKOFF_START
+    tries = 0
     while True:
         left = request.remaining()
         try:
             return call(left)
         except RetryAfter as fault:
             wait = fault.after if fault.after is not None else delay
-            if request.remaining() - wait < MIN_ATTEMPT_SECONDS:
+            tries += 1
+            if request.remaining() - wait < MIN_ATTEMPT_SECONDS or (
+                    request.retries is not None and tries > request.retries):
                 raise fault.error from None
             sleep(wait)
             delay = min(delay * 2, BACKOFF_MAX)

@@ -127,6 +127,9 @@ class ModelRequest:
     # A stage that must not change files (Planner, Debugger, Reviewer): CLI vendors turn their
     # CLI's file-writing tools off (the pipeline also undoes and fails any change it made).
     read_only: bool = False
+    # Retries of a transient fault inside this call; None: while the deadline allows. A stage
+    # with a fallback bounds its primary's, so the call fails over instead of waiting.
+    retries: int | None = None
 
     def remaining(self) -> float:
         """Seconds left before the deadline (never negative)."""

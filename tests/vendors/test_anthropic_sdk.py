@@ -285,6 +285,18 @@ def test_transient_faults_are_retried(server: LoopbackServer, plan: RunPlan,
     assert len(bodies(server)) == 2
 
 
+def test_bounded_in_call_retries_make_one_failure(server: LoopbackServer,
+                                                  plan: RunPlan) -> None:
+    # A stage with a fallback bounds its primary's in-call retries: the call and its retries
+    # are one failure, long before the deadline.
+    server.queue(*[status(529, error_type="overloaded_error", retry_after=0)] * 5)
+    start = time.monotonic()
+    with pytest.raises(TransientVendorError, match="529"):
+        ask(coder(plan), seconds=30, retries=2)
+    assert len(bodies(server)) == 3
+    assert time.monotonic() - start < 5
+
+
 def test_truncated_stream_is_transient(server: LoopbackServer, plan: RunPlan) -> None:
     # A stream cut before message_stop is a dropped connection (proxy, network), not a wrong
     # format: the same request normally succeeds again, so it is TransientVendorError.
