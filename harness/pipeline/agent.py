@@ -140,13 +140,16 @@ def _turn(task: AgentTask, env: AttemptEnv, serving: Serving, messages: list[Mes
     tools = (*task.toolbox.specs, *(env.mcp.specs if env.mcp else ()))
     while True:
         request = ModelRequest(serving.settings(), task.system, serving.history(messages),
-                               serving.call_deadline(), tools=tools, retries=serving.retries())
+                               serving.call_deadline(), tools=tools, retries=serving.retries(),
+                               queueing=serving.queueing)
         try:
             response = _call(task, env, request, out, serving.current)
         except VendorError as exc:
+            serving.settle_queue()
             if serving.failed(exc, len(messages)):
                 continue
             raise
+        serving.settle_queue()
         serving.answered()
         return response
 

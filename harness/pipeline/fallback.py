@@ -23,7 +23,7 @@ from harness.vendors.errors import (
     VendorError,
     VendorTimeoutError,
 )
-from harness.vendors.types import CallSettings, Message
+from harness.vendors.types import CallSettings, Message, Queueing
 
 # Faults a vendor being down produces; anything else is about the request, which the fallback
 # would refuse too (400) or is ours to fix (401/403).
@@ -41,6 +41,8 @@ class Serving:
         self.primary = attempt
         self.current = attempt
         self.deadline = deadline
+        # Waits for a vendor's capacity move the deadline, up to the attempt's timeout again.
+        self.queueing = Queueing(budget=max(deadline - time.monotonic(), 0.0))
         self.failures = 0
         self.switched_at: int | None = None  # messages before the switch: the primary's
         self.stage, self.label, self.recorder = stage, label, recorder
@@ -70,6 +72,15 @@ class Serving:
         if self.switched_at is None:
             return tuple(messages)
         return tuple(_plain(m) if i < self.switched_at else m for i, m in enumerate(messages))
+
+    def settle_queue(self) -> None:
+        """After a call: what it waited for capacity moves the attempt's deadline."""
+        waited = self.queueing.take()
+        if waited:
+            self.deadline += waited
+            self.recorder.event("queued", stage=self.stage, label=self.label,
+                                seconds=round(waited, 3),
+                                total=round(self.queueing.spent, 3))
 
     def answered(self) -> None:
         self.failures = 0

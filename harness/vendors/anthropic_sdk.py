@@ -149,11 +149,11 @@ class AnthropicVendor(Vendor):
                 # One client per attempt: its timeout is this attempt's share of the deadline.
                 client = anthropic.Anthropic(api_key=key, base_url=base_url, max_retries=0,
                                              timeout=left)
-                return _stream(client, params, request.deadline, self.name)
+                return _stream(client, params, request.end, self.name)
             except (VendorError, common.RetryAfter):
                 raise
             except Exception as exc:
-                fault = _fault(exc, self.name, settings, request.deadline)
+                fault = _fault(exc, self.name, settings, request.end)
                 if fault is None:
                     raise
                 raise fault from exc

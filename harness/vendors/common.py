@@ -86,7 +86,8 @@ def within_deadline(request: ModelRequest, call: Callable[[float], T], *,
                     sleep: Callable[[float], None] = time.sleep) -> T:
     """Call ``call(seconds_left)`` until it returns, retrying ``RetryAfter`` faults while the
     deadline allows (they do not consume the stage's retry budget) and ``request.retries``
-    permits; then raise the last one."""
+    permits; then raise the last one. A rate limit's wait is queueing: it moves the deadline
+    (``request.queueing``, within its budget) instead of using it up."""
     delay = BACKOFF_START
     tries = 0
     while True:
@@ -96,8 +97,11 @@ def within_deadline(request: ModelRequest, call: Callable[[float], T], *,
         except RetryAfter as fault:
             wait = fault.after if fault.after is not None else delay
             tries += 1
-            if request.remaining() - wait < MIN_ATTEMPT_SECONDS or (
-                    request.retries is not None and tries > request.retries):
+            if request.retries is not None and tries > request.retries:
+                raise fault.error from None
+            queued = isinstance(fault.error, RateLimitedError) and request.queueing is not None \
+                and request.queueing.absorb(wait)  # waiting for capacity, not working
+            if not queued and request.remaining() - wait < MIN_ATTEMPT_SECONDS:
                 raise fault.error from None
             sleep(wait)
             delay = min(delay * 2, BACKOFF_MAX)

@@ -110,6 +110,31 @@ class CallSettings:
     api_key_env: str
 
 
+@dataclass
+class Queueing:
+    """Time an attempt waited for a vendor's capacity (a 429's retry-after, a backoff before a
+    retry): not the model working, so it does not count against the attempt's timeout, up to
+    ``budget`` seconds in all (the timeout stays a wall-clock backstop). ``pending`` is what
+    the current call has waited; the attempt takes it into its deadline after the call."""
+
+    budget: float
+    spent: float = 0.0
+    pending: float = 0.0
+
+    def absorb(self, seconds: float) -> bool:
+        """Count a wait as queueing if the budget allows it."""
+        if self.spent + seconds > self.budget:
+            return False
+        self.spent += seconds
+        self.pending += seconds
+        return True
+
+    def take(self) -> float:
+        """What the call waited since the last take (the deadline moves by it)."""
+        taken, self.pending = self.pending, 0.0
+        return taken
+
+
 @dataclass(frozen=True)
 class ModelRequest:
     settings: CallSettings
@@ -130,10 +155,17 @@ class ModelRequest:
     # Retries of a transient fault inside this call; None: while the deadline allows. A stage
     # with a fallback bounds its primary's, so the call fails over instead of waiting.
     retries: int | None = None
+    # The attempt's queueing clock: a wait for the vendor's capacity moves this call's deadline.
+    queueing: Queueing | None = field(default=None, compare=False)
+
+    @property
+    def end(self) -> float:
+        """The deadline, moved by what this call has waited in a queue."""
+        return self.deadline + (self.queueing.pending if self.queueing else 0.0)
 
     def remaining(self) -> float:
         """Seconds left before the deadline (never negative)."""
-        return max(self.deadline - time.monotonic(), 0.0)
+        return max(self.end - time.monotonic(), 0.0)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from harness.fakes.anthropic_server import AnthropicHandler, conversation
+from harness.fakes.anthropic_server import AnthropicHandler, conversation, status
 from harness.fakes.gemini_server import GeminiHandler
 from harness.fakes.loopback import LoopbackServer, Recorded, Reply
 from harness.report.run import run_report
@@ -109,6 +109,23 @@ def test_a_hung_endpoint_times_the_attempt_out_and_the_run_goes_on(
     assert out.outcomes("coder") == ["timed_out", "passed"]
     timed_out = out.state["attempts"][1]
     assert 2.5 < timed_out["duration_s"] < 4.5
+
+
+def test_waiting_for_a_rate_limit_is_not_the_attempts_time(
+        run: Callable[..., Outcome], ant_goo: tuple[LoopbackServer, LoopbackServer]) -> None:
+    """Two 429s with retry-after 2 s on a 3 s Coder: 4 s of waiting, more than the whole timeout.
+    The first wait is queueing (the attempt's queueing budget is its timeout, 3 s), the second
+    comes out of the attempt's own time, and the attempt still finishes (it failed before)."""
+    ant, goo = ant_goo
+    ant.queue(*conversation(("submit_manifest", MANIFEST)), status(429, retry_after=2),
+              status(429, retry_after=2), *conversation(*coder_turns(FIXED)))
+    out = run(stages(ant.url, goo.url, coder_timeout="3s", reviewer=False))
+    assert out.result.status == "resolved", out.result.detail
+    assert out.outcomes("coder") == ["passed"]
+    queued = [json.loads(line) for line in (out.result.run_dir / "events.jsonl").open()
+              if json.loads(line)["event"] == "queued"]
+    assert [q["label"] for q in queued] == ["coder/S1/a1"]
+    assert queued[0]["total"] == pytest.approx(2)
 
 
 BIG_TICKET = """\

@@ -28,7 +28,7 @@ from harness.vendors.errors import (
     VendorError,
     VendorTimeoutError,
 )
-from harness.vendors.types import Message, ModelRequest, ToolCall, ToolResult, ToolSpec
+from harness.vendors.types import Message, ModelRequest, Queueing, ToolCall, ToolResult, ToolSpec
 
 KEY = "sk-ant-api03-" + "k3y" * 12
 READ = ToolSpec("read_file", "Read a file", {"type": "object",
@@ -391,3 +391,18 @@ def test_server_accepts_bearer_and_answers_hello(server: LoopbackServer) -> None
     hello = urllib.request.Request(server.url + "/api/hello", method="HEAD")
     with urllib.request.urlopen(hello, timeout=5) as resp:
         assert resp.status == 200
+
+
+def test_a_rate_limit_wait_is_queueing_not_the_attempts_time(plan: RunPlan,
+                                                              server: LoopbackServer) -> None:
+    """The real client against a 429 with retry-after 2 s, on a call with 1.5 s left: the wait
+    for capacity moves the deadline (an attempt's queueing clock), so the retry is answered;
+    without the clock the wait does not fit and the call fails."""
+    server.queue(status(429, retry_after=2), Reply("text", {"text": "ok"}))
+    queue = Queueing(budget=30)
+    got = ask(plan.stages["coder"].attempts[0], seconds=1.5, queueing=queue)
+    assert got.text == "ok"
+    assert queue.spent == pytest.approx(2)
+    server.queue(status(429, retry_after=2), Reply("text", {"text": "ok"}))
+    with pytest.raises(RateLimitedError):
+        ask(plan.stages["coder"].attempts[0], seconds=1.5)
