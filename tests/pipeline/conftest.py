@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,9 @@ from typing import Any
 import docker
 import pytest
 
+from harness.fakes.anthropic_server import AnthropicHandler
+from harness.fakes.gemini_server import GeminiHandler
+from harness.fakes.loopback import LoopbackServer
 from harness.runs.execute import RunRequest, RunResult, execute
 from harness.sandbox.engine import connect
 from tests.sandbox.conftest import git, make_repo
@@ -90,3 +93,29 @@ def run(tmp_path: Path, repo: Path, client: docker.DockerClient
 
 def sandbox_section() -> str:
     return "sandbox:\n  test_command: node --test test/\n"
+
+
+# The keys SDK runs are given; no file a run writes may hold them.
+ANTHROPIC_KEY = "sk-ant-api03-" + "pipe" * 10
+GOOGLE_KEY = "AIza" + "Pipe" * 9
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[tuple[LoopbackServer, LoopbackServer]]:
+    """One Anthropic and one Gemini loopback server for a module (each shutdown waits out
+    serve_forever's poll)."""
+    import anthropic  # noqa: F401, PLC0415 - its first import would eat a short deadline
+    import google.genai  # noqa: F401, PLC0415
+    with LoopbackServer(AnthropicHandler) as ant, LoopbackServer(GeminiHandler) as goo:
+        yield ant, goo
+
+
+@pytest.fixture
+def ant_goo(servers: tuple[LoopbackServer, LoopbackServer],
+            monkeypatch: pytest.MonkeyPatch) -> tuple[LoopbackServer, LoopbackServer]:
+    """The module's servers, fresh, with the keys in the environment."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", ANTHROPIC_KEY)
+    monkeypatch.setenv("GEMINI_API_KEY", GOOGLE_KEY)
+    for srv in servers:
+        srv.reset()
+    return servers

@@ -6,39 +6,27 @@ from __future__ import annotations
 
 import json
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from harness.fakes.anthropic_server import AnthropicHandler, conversation, status
-from harness.fakes.gemini_server import GeminiHandler
+from harness.fakes.anthropic_server import conversation, status
 from harness.fakes.loopback import LoopbackServer, Recorded, Reply
 from harness.report.run import run_report
-from tests.pipeline.conftest import BUGGY, FIXED, MANIFEST, Outcome, sandbox_section
+from tests.pipeline.conftest import (
+    ANTHROPIC_KEY,
+    BUGGY,
+    FIXED,
+    GOOGLE_KEY,
+    MANIFEST,
+    Outcome,
+    sandbox_section,
+)
 
 pytestmark = pytest.mark.docker  # every test here needs the engine
 
-ANTHROPIC_KEY = "sk-ant-api03-" + "pipe" * 10
-GOOGLE_KEY = "AIza" + "Pipe" * 9
 
-
-@pytest.fixture(scope="module")
-def servers() -> Iterator[tuple[LoopbackServer, LoopbackServer]]:
-    import anthropic  # noqa: F401, PLC0415 - its first import would eat a short deadline
-    import google.genai  # noqa: F401, PLC0415
-    with LoopbackServer(AnthropicHandler) as ant, LoopbackServer(GeminiHandler) as goo:
-        yield ant, goo
-
-
-@pytest.fixture
-def ant_goo(servers: tuple[LoopbackServer, LoopbackServer],
-            monkeypatch: pytest.MonkeyPatch) -> tuple[LoopbackServer, LoopbackServer]:
-    monkeypatch.setenv("ANTHROPIC_API_KEY", ANTHROPIC_KEY)
-    monkeypatch.setenv("GEMINI_API_KEY", GOOGLE_KEY)
-    for srv in servers:
-        srv.reset()
-    return servers
 
 
 def stages(ant: str, goo: str, *, coder_timeout: str = "60s", reviewer: bool = True) -> str:
