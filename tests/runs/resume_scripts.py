@@ -23,7 +23,8 @@ def planner(request: ModelRequest) -> Reply:
 
 def coder(request: ModelRequest) -> Reply:
     if any(m.tool_results for m in request.messages):
-        return Reply("", [("finish", {"summary": "changed slugify"})], usage=_usage())
+        return Reply("", [("finish", {"summary": f"changed slugify {KEY_SHAPED}"})],
+                     usage=_usage())
     source = FIXED if BRIEF in request.messages[0].text else BUGGY
     return Reply("", [("write_file", {"path": "src/slug.js",
                                       "content": f"// {KEY_SHAPED}\n{source}"})],
