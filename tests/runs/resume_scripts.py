@@ -31,14 +31,34 @@ def coder(request: ModelRequest) -> Reply:
                  usage=_usage())
 
 
-def stages(token_cap: int = 500_000) -> str:
+def fixing_coder(request: ModelRequest) -> Reply:
+    if any(m.tool_results for m in request.messages):
+        return Reply("", [("finish", {"summary": "trimmed"})], usage=_usage())
+    return Reply("", [("write_file", {"path": "src/slug.js", "content": FIXED})],
+                 usage=_usage())
+
+
+def reviewer(request: ModelRequest) -> Reply:
+    """Approves only once the human's brief is among what it reads."""
+    if BRIEF in request.messages[0].text:
+        return Reply("", [("submit_review", {"verdict": "approve"})], usage=_usage())
+    return Reply("", [("submit_review", {"verdict": "request_changes", "findings": [
+        {"path": "src/slug.js", "line": 1, "message": "document slugify"}]})], usage=_usage())
+
+
+def stages(token_cap: int = 500_000, *, review: bool = False) -> str:
+    coder_script = "fixing_coder" if review else "coder"
+    reviewer_entry = """
+reviewer:
+  {vendor: scripted, model: gemini-flash, timeout: 30s, on_exhaust: halt,
+   vendor_options: {script: "tests.runs.resume_scripts:reviewer"}}""" if review else ""
     return f"""\
 planner:
   {{vendor: scripted, model: opus, timeout: 30s,
    vendor_options: {{script: "tests.runs.resume_scripts:planner"}}}}
 coder:
   {{vendor: scripted, model: sonnet, timeout: 30s, on_exhaust: surface_to_human,
-   vendor_options: {{script: "tests.runs.resume_scripts:coder"}}}}
+   vendor_options: {{script: "tests.runs.resume_scripts:{coder_script}"}}}}{reviewer_entry}
 token_cap: {token_cap}
 sandbox:
   test_command: node --test test/

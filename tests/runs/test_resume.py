@@ -26,13 +26,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def first_run(tmp_path: Path, repo: Path, client: docker.DockerClient, *,
-              token_cap: int = 500_000) -> RunResult:
+              token_cap: int = 500_000, review: bool = False) -> RunResult:
     config = tmp_path / "stages.yaml"
-    config.write_text(stages(token_cap))
+    config.write_text(stages(token_cap, review=review))
     ticket = tmp_path / "ticket.yaml"
     ticket.write_text(TICKET)
     result = execute(RunRequest(ticket, repo, config, tmp_path / "runs"), client=client)
-    assert result.status == "needs_human", result.detail
+    assert result.status == ("halted" if review else "needs_human"), result.detail
     return result
 
 
@@ -102,6 +102,26 @@ def test_a_resume_counts_what_the_run_spent_against_its_cap(
     assert meters[-2:] == [4 * TOKENS, 5 * TOKENS]  # counted on from what was spent
     with pytest.raises(ResumeRefusedError, match="only a needs_human or halted run"):
         resume(ResumeRequest(first.run_dir, brief=BRIEF), client=client)
+
+
+@pytest.mark.docker
+def test_a_halted_review_resumes_with_a_fresh_reviewer_ladder_that_reads_the_brief(
+        tmp_path: Path, repo: Path, client: docker.DockerClient) -> None:
+    first = first_run(tmp_path, repo, client, review=True)
+    before = state(first.run_dir)
+    assert before["stopped_in"] == "reviewer"
+    diff = (first.run_dir / "final.diff").read_text()
+
+    result = resume(ResumeRequest(first.run_dir, brief=BRIEF), client=client)
+
+    assert result.status == "resolved", result.detail
+    after = state(first.run_dir)
+    new = after["attempts"][len(before["attempts"]):]
+    assert [(a["label"], a["outcome"]) for a in new] == [("reviewer/r2/a1", "approved")]
+    assert (first.run_dir / "final.diff").read_text() == diff  # the workspace the run left
+    assert (first.run_dir / "resumed/1/final.diff").read_text() == diff
+    labels = [a["label"] for a in after["attempts"]]
+    assert len(labels) == len(set(labels))
 
 
 def recorded_run(tmp_path: Path, **fields: Any) -> Path:
