@@ -29,7 +29,7 @@ def harness_run(tmp_path: Path, repo: Path, *args: str) -> subprocess.CompletedP
     return subprocess.run(
         [sys.executable, "-c", "from harness.cli import main; main()", "run", str(ticket),
          "--repo", str(repo), "-c", str(config), "--runs-dir", str(tmp_path / "runs"), *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        check=False, cwd=ROOT, capture_output=True, text=True, timeout=600,
         env={**os.environ, "ANTHROPIC_API_KEY": ENV_SECRET, "SOME_TOKEN": OTHER_SECRET,
              "HARNESS_HOME": str(tmp_path / "data")})
 
