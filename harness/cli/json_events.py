@@ -43,3 +43,16 @@ def run_output(json_events: str | None, *, verbose: bool
                 yield console, display, tee(display, JsonEvents(out))
     finally:
         display.close()
+
+
+@contextmanager
+def batch_events(json_events: str | None) -> Iterator[tuple[Console, JsonEvents | None]]:
+    """For a batch: the console for people and the stream every run's events go to."""
+    console = Console(highlight=False, stderr=json_events == STDOUT)
+    if json_events is None:
+        yield console, None
+    elif json_events == STDOUT:
+        yield console, JsonEvents(sys.stdout)
+    else:
+        with Path(json_events).open("a", encoding="utf-8") as out:
+            yield console, JsonEvents(out)

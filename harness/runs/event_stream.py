@@ -17,19 +17,27 @@ Listener = Callable[[str, dict[str, Any]], None]
 
 class JsonEvents:
     """A ``RunRecorder`` listener writing ``{"schema", "seq", "t", "event", ...data}`` lines to
-    ``out``, flushed one by one (a reader sees each event when it happens)."""
+    ``out``, flushed one by one (a reader sees each event when it happens). ``for_run`` gives
+    a listener for one of several runs sharing the stream (a batch): its lines carry
+    ``fields`` (the ticket id) and the stream's one ``seq``."""
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
         self.seq = 0
-        self._lock = threading.Lock()  # a listener may be called from a worker thread
+        self._lock = threading.Lock()  # listeners are called from the batch's worker threads
 
     def __call__(self, kind: str, data: dict[str, Any]) -> None:
+        self.write(kind, data, {})
+
+    def for_run(self, **fields: Any) -> Listener:
+        return lambda kind, data: self.write(kind, data, fields)
+
+    def write(self, kind: str, data: dict[str, Any], fields: dict[str, Any]) -> None:
         with self._lock:
             self.seq += 1
             envelope = {"schema": SCHEMA, "seq": self.seq,
                         "t": datetime.now(UTC).isoformat(timespec="milliseconds"),
-                        "event": kind}
+                        "event": kind, **fields}
             line = json.dumps(redact_data({**data, **envelope}), default=str)
             self.out.write(line + "\n")
             self.out.flush()

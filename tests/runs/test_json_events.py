@@ -81,3 +81,28 @@ def test_json_events_to_a_file(tmp_path: Path, repo: Path) -> None:
     check_stream(out.read_text().splitlines())
     assert "needs_human" in proc.stdout  # the display stays on stdout
     assert not any(line.startswith("{") for line in proc.stdout.splitlines())
+
+
+@pytest.mark.docker
+def test_a_batch_streams_every_runs_events_tagged_with_its_ticket(tmp_path: Path,
+                                                                   repo: Path) -> None:
+    from tests.runs.batch_scripts import STAGES  # noqa: PLC0415
+    from tests.runs.test_batch import tickets  # noqa: PLC0415
+
+    config = tmp_path / "stages.yaml"
+    config.write_text(STAGES)
+    proc = subprocess.run(
+        [sys.executable, "-c", "from harness.cli import main; main()", "batch",
+         str(tickets(tmp_path / "tickets.jsonl", 2)), "--repo", str(repo), "-c", str(config),
+         "--runs-dir", str(tmp_path / "runs"), "--workers", "2", "--json-events", "-"],
+        check=False, cwd=ROOT, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "HARNESS_HOME": str(tmp_path / "data")})
+    assert proc.returncode == 1, proc.stderr  # B-1 gets the buggy fix
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert "batch summary" in proc.stderr
+    for ticket, status in (("B-1", "halted"), ("B-2", "resolved")):
+        mine = [e for e in events if e["ticket"] == ticket]
+        assert mine[0]["event"] == "run_start"
+        assert mine[-1] == {**mine[-1], "event": "run_end", "status": status}
+    assert {e["ticket"] for e in events} == {"B-1", "B-2"}
