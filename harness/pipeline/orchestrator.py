@@ -234,9 +234,10 @@ class Pipeline:
     def _verify(self, scope: str) -> str:
         """The run_tests tool: the tests as the attempt will be judged, run now."""
         label, full_suite = self._checking
+        label = f"{label}/run_tests"
         run = self._run_tests(label, "full" if scope == "full" else "affected",
                               self._judge_for(full_suite))
-        self._keep(f"{label}/run_tests", run)
+        self._keep(label, run)
         return f"{'PASSED' if run.passed else 'FAILED'} ({run.scope} run)\n{run.feedback()}"
 
     def _judge_for(self, full_suite: bool) -> Judge | None:
