@@ -42,6 +42,7 @@ class _Harness(click.Group):
                                       "report": "harness.cli.report_cmds:report",
                                       "batch": "harness.cli.batch_cmds:batch",
                                       "reproduce": "harness.cli.reproduce_cmds:reproduce",
+                                      "resume": "harness.cli.resume_cmds:resume_command",
                                       "worker": "harness.cli.worker_cmds:worker"}
 
     def list_commands(self, ctx: click.Context) -> list[str]:

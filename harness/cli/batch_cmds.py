@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from harness.calibration.project import data_home
+from harness.cli.json_events import batch_events, json_events_option
 from harness.cli.repo_paths import check_repo_paths, trust_options
 from harness.runs.batch import PREDICTIONS, RESULTS, BatchSpec, BatchState, Engine, run_batch
 from harness.runs.tickets import load_ticket_list
@@ -40,10 +41,12 @@ _DONE_OK = "resolved"
               "(docs/scale-out.md); each node then runs as many as its slots, not --workers.")
 @click.option("--ray-address", default=None, metavar="ADDR",
               help="The Ray cluster (default: the one this machine belongs to).")
+@json_events_option
 @trust_options
 def batch(*, tickets: Path, repo: Path, workers: int, config_path: Path, runs_dir: Path,
           redo: bool, cost_cap_usd: float | None, token_cap: int | None, engine: str,
-          ray_address: str | None, trust_repo_config: bool, trust_repo_runs_dir: bool) -> None:
+          ray_address: str | None, json_events: str | None, trust_repo_config: bool,
+          trust_repo_runs_dir: bool) -> None:
     """Run TICKETS (a directory of ticket files, a YAML list, or JSONL — SWE-bench rows too).
 
     The stages file and the runs directory may not be inside REPO or any repository a row
@@ -56,21 +59,14 @@ def batch(*, tickets: Path, repo: Path, workers: int, config_path: Path, runs_di
                      config_path=config_path, runs_dir=runs_dir,
                      trust_config=trust_repo_config, trust_runs=trust_repo_runs_dir)
     load_plan(config_path)  # a refused config stops the batch before any ticket starts
-    console = Console(highlight=False)
-    spec = BatchSpec(items, repo, config_path, runs_dir, workers, redo, cost_cap_usd, token_cap,
-                     history_home=data_home(os.environ))  # the CLI is where env is read
-    with Progress(TextColumn("[bold]batch"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[detail]}"), TimeElapsedColumn(),
-                  console=console) as bar:
-        task = bar.add_task("batch", total=len(items), detail="")
-
-        def show(state: BatchState) -> None:
-            failed = sum(1 for r in state.done if r["status"] != _DONE_OK)
-            bar.update(task, completed=len(state.done), detail=(
-                f"running {len(state.running)}  failed {failed}  ${state.cost_usd:.4f}"))
-
-        state = run_batch(spec, on_change=show, engine=_engine(engine, ray_address))
-        show(state)
+    if json_events is not None and engine != "local":
+        raise click.UsageError("--json-events streams the local engine's runs only: with "
+                               "--engine ray, read each run's events.jsonl")
+    with batch_events(json_events) as (console, events):
+        spec = BatchSpec(items, repo, config_path, runs_dir, workers, redo, cost_cap_usd,
+                         token_cap, history_home=data_home(os.environ),  # env is read here
+                         events=events)
+        state = _run(console, spec, engine, ray_address)
     console.print(summary_table(state))
     resolved = sum(1 for r in state.done if r["status"] == _DONE_OK)
     rate = resolved / len(state.done) if state.done else 0.0
@@ -85,6 +81,23 @@ def batch(*, tickets: Path, repo: Path, workers: int, config_path: Path, runs_di
                       f"{', '.join(state.lost)}[/] — run the same command again to finish")
     console.print(f"results: {runs_dir / RESULTS}\npredictions: {runs_dir / PREDICTIONS}")
     raise SystemExit(0 if resolved == len(items) else 1)
+
+
+def _run(console: Console, spec: BatchSpec, engine: str, ray_address: str | None
+         ) -> BatchState:
+    with Progress(TextColumn("[bold]batch"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[detail]}"), TimeElapsedColumn(),
+                  console=console) as bar:
+        task = bar.add_task("batch", total=len(spec.items), detail="")
+
+        def show(state: BatchState) -> None:
+            failed = sum(1 for r in state.done if r["status"] != _DONE_OK)
+            bar.update(task, completed=len(state.done), detail=(
+                f"running {len(state.running)}  failed {failed}  ${state.cost_usd:.4f}"))
+
+        state = run_batch(spec, on_change=show, engine=_engine(engine, ray_address))
+        show(state)
+    return state
 
 
 def _engine(name: str, ray_address: str | None) -> Engine | None:

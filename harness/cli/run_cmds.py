@@ -7,97 +7,20 @@ import shutil
 import subprocess
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
 
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.status import Status
 
 from harness.calibration.project import data_home
+from harness.cli.json_events import json_events_option, run_output
+from harness.cli.live import LiveDisplay
 from harness.cli.repo_paths import check_repo_paths, trust_options
 from harness.cli.tracing import run_tracer
 from harness.runs.execute import RunRequest, RunResult, execute
 
-_OK = {"passed", "accepted", "approved"}
+__all__ = ["LiveDisplay", "demo", "report", "run"]
 
-
-class LiveDisplay:
-    """Prints each stage attempt, its tests and the run's running token and cost totals; while
-    an attempt runs, a status line shows the run's tokens and cost growing with every call."""
-
-    def __init__(self, console: Console, *, verbose: bool = False) -> None:
-        self.console = console
-        self.verbose = verbose
-        self.tokens = 0
-        self.cost = 0.0
-        self._status: Status | None = None
-        self._label = ""
-
-    def close(self) -> None:
-        if self._status is not None:
-            self._status.stop()
-            self._status = None
-
-    def _refresh(self) -> None:
-        if self._status is not None:
-            self._status.update(f"{self._label} · run so far {self.tokens:,} tokens "
-                                f"${self.cost:.4f}")
-
-    def __call__(self, kind: str, data: dict[str, Any]) -> None:
-        handler = getattr(self, f"_on_{kind}", None)
-        if handler is not None:
-            handler(data)
-
-    def _on_meter(self, d: dict[str, Any]) -> None:
-        self.tokens, self.cost = int(d["tokens"]), float(d["cost_usd"])
-        self._refresh()
-
-    def _on_attempt_start(self, d: dict[str, Any]) -> None:
-        self.console.print(f"[bold]▶ {d['label']}[/]  tier [cyan]{d['tier']}[/]  "
-                           f"{d['model']} via {d['vendor']}")
-        self._label = str(d["label"])
-        if self._status is None:
-            self._status = self.console.status("")
-            self._status.start()
-        self._refresh()
-
-    def _on_tool(self, d: dict[str, Any]) -> None:
-        if self.verbose:
-            self.console.print(f"    · {d['call']}", markup=False)
-
-    def _on_baseline(self, d: dict[str, Any]) -> None:
-        failing = d.get("failing") or []
-        where = "cached" if d.get("cached") else "measured"
-        self.console.print(f"    baseline ({where}): {len(failing)} test(s) fail at the base "
-                           f"commit" + (f" — {escape(', '.join(failing))}" if failing else ""))
-        if d.get("warning"):
-            self.console.print(f"    [yellow]{escape(d['warning'])}[/]")
-
-    def _on_target(self, d: dict[str, Any]) -> None:
-        tests = d.get("tests") or []
-        named = escape(", ".join(tests)) if tests else "none"
-        self.console.print(f"    target tests: {named} — {escape(str(d.get('why', '')))}")
-
-    def _on_tests(self, d: dict[str, Any]) -> None:
-        verdict = "[green]passed[/]" if d["passed"] else "[red]failed[/]"
-        failing = f" — failing: {escape(', '.join(d['failing']))}" if d["failing"] else ""
-        self.console.print(f"    tests ({d['scope']}): {verdict}{failing}")
-
-    def _on_attempt_end(self, d: dict[str, Any]) -> None:
-        self.close()
-        mark = "[green]✓[/]" if d["outcome"] in _OK else "[yellow]✗[/]"
-        self.console.print(f"    {mark} {d['outcome']}  {d['tokens']:,} tokens  "
-                           f"${d['cost_usd']:.4f}   run so far: {self.tokens:,} tokens "
-                           f"${self.cost:.4f}")
-
-    def _on_routed(self, d: dict[str, Any]) -> None:
-        self.console.print(f"[magenta]↪ debugger: {escape(str(d['failing']))} failed; the fix "
-                           f"goes to {escape(str(d['owner']))}[/] — {escape(d['root_cause'])}")
-
-    def _on_decomposition(self, d: dict[str, Any]) -> None:
-        self.console.print(f"    decomposition: {d['sub_tickets']} sub-tickets, chain depth "
-                           f"{d['chain_depth']}, {d['operations']} operations")
 
 
 def report(console: Console, result: RunResult) -> None:
@@ -127,10 +50,11 @@ def report(console: Console, result: RunResult) -> None:
 @click.option("--commit-branch", default=None,
               help="On success, commit the result on this new branch of the repo.")
 @click.option("-v", "--verbose", is_flag=True, help="Show every tool call.")
+@json_events_option
 @trust_options
 def run(*, ticket: Path, repo: Path, config_path: Path, runs_dir: Path, base: str | None,
         include_uncommitted: bool, commit_branch: str | None, verbose: bool,
-        trust_repo_config: bool, trust_repo_runs_dir: bool) -> None:
+        json_events: str | None, trust_repo_config: bool, trust_repo_runs_dir: bool) -> None:
     """Run TICKET (a .yaml or front-matter .md file) through the pipeline.
 
     The stages file and the runs directory may not be inside REPO (it is untrusted) unless
@@ -139,18 +63,14 @@ def run(*, ticket: Path, repo: Path, config_path: Path, runs_dir: Path, base: st
     Exit status: 0 resolved, 1 not resolved, 2 bad input or config (nothing spent)."""
     check_repo_paths([repo], config_path=config_path, runs_dir=runs_dir,
                      trust_config=trust_repo_config, trust_runs=trust_repo_runs_dir)
-    console = Console(highlight=False)
     # The run joins its project's history in the user's data directory (docs/calibration.md);
     # the demo does not: its repository is new on every run, a project of its own each time.
-    display = LiveDisplay(console, verbose=verbose)
-    try:
-        with run_tracer(os.environ) as tracer:
-            result = execute(RunRequest(ticket, repo, config_path, runs_dir, base,
-                                        include_uncommitted, commit_branch,
-                                        history_home=data_home(os.environ)),
-                             listener=display, tracer=tracer)
-    finally:
-        display.close()
+    with run_output(json_events, verbose=verbose) as (console, _, listener), \
+            run_tracer(os.environ) as tracer:
+        result = execute(RunRequest(ticket, repo, config_path, runs_dir, base,
+                                    include_uncommitted, commit_branch,
+                                    history_home=data_home(os.environ)),
+                         listener=listener, tracer=tracer)
     report(console, result)
     raise SystemExit(result.exit_code)
 

@@ -5,9 +5,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from harness.vendors.types import ModelRequest, ModelResponse, Usage
+
+Status = Literal["resolved", "halted", "needs_human"]
+
+
+class Exhausted(Exception):  # control flow inside the pipeline; never escapes it
+    def __init__(self, stage: str, evidence: str) -> None:
+        super().__init__(f"{stage} ran out of attempts")
+        self.stage = stage
+        self.evidence = evidence
+
+
+@dataclass(frozen=True)
+class Ending:
+    status: Status
+    stage: str | None = None  # the stage whose ladder ran out
+    detail: str = ""
 
 
 @dataclass(frozen=True)

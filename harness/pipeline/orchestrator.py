@@ -9,12 +9,11 @@ stage's timeout and every token counts against the run's meter. A ladder that ru
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Literal
 
 from harness.budget.guard import Guard
 from harness.config.schema import DEFAULT_REPO_MAP_TOKENS, SandboxConfig
 from harness.pipeline.agent import AgentOutcome, AgentTask, AttemptEnv, run_attempt
-from harness.pipeline.events import AttemptRecord, Recorder
+from harness.pipeline.events import AttemptRecord, Ending, Exhausted, Recorder, Status
 from harness.pipeline.handover import (
     checks_section,
     diff_section,
@@ -54,31 +53,16 @@ from harness.pipeline.ticket import Ticket
 from harness.pipeline.tools import REPO_MAP, RUN_TESTS, SPECS, Toolbox
 from harness.repomap import RepoMap
 from harness.sandbox.base import Sandbox
-from harness.sandbox.testrun import Judge, TestRun, link_dependencies, run_tests
+from harness.sandbox.testrun import Judge, Scope, TestRun, link_dependencies, run_tests
 from harness.stages.load import RunPlan
 from harness.stages.plan import Attempt, StagePlan
 
-Status = Literal["resolved", "halted", "needs_human"]
 MAX_TURNS = 60
 MAP_TOOL_ROLES = ("planner", "coder")  # stages that get the repo_map tool when there is a map
 WORK_LIMIT = 20_000  # characters of the diff so far a Coder attempt is shown
 DEBUG_DIFF_LIMIT, REVIEW_DIFF_LIMIT = 30_000, 60_000
 NO_CHANGE = ("Your attempt left the repository unchanged. The ticket asks for a change, and an "
              "empty diff never resolves it: make the change, then call `finish`.")
-
-
-class Exhausted(Exception):  # control flow inside the pipeline; never escapes it
-    def __init__(self, stage: str, evidence: str) -> None:
-        super().__init__(f"{stage} ran out of attempts")
-        self.stage = stage
-        self.evidence = evidence
-
-
-@dataclass(frozen=True)
-class Ending:
-    status: Status
-    stage: str | None = None  # the stage whose ladder ran out
-    detail: str = ""
 
 
 @dataclass
@@ -110,13 +94,17 @@ class Pipeline:
     def run(self) -> Ending:
         """Raises only ``RunStopped`` (a cap) and ``SandboxError``."""
         self._baseline()
-        replan = True
+        return self.run_from("planner")
+
+    def run_from(self, stage: str) -> Ending:
+        """The stages from ``stage`` on (``planner``, ``coder``, ``reviewer``): a resumed run
+        enters at the stage that surfaced (harness/pipeline/resume.py)."""
         while True:
             try:
-                if replan:
+                if stage == "planner":
                     self._run_planner()
-                    replan = False
-                self._code_all()
+                if stage in ("planner", "coder"):
+                    self._code_all()
                 self._review()
                 return Ending("resolved")
             except Exhausted as exc:
@@ -125,10 +113,10 @@ class Pipeline:
                     return self._exhaust(exc)
                 self.briefs[diagnosis.owner] = diagnosis.brief
                 self.redo = set(diagnosis.sub_tickets)
-                if diagnosis.owner == "planner":
+                stage = "planner" if diagnosis.owner == "planner" else "coder"
+                if stage == "planner":
                     self.sandbox.reset()  # the new plan starts from the base commit
                     link_dependencies(self.sandbox)  # the reset removed untracked links
-                    replan = True
 
     # -- stages --------------------------------------------------------------------------------
 
@@ -246,9 +234,10 @@ class Pipeline:
     def _verify(self, scope: str) -> str:
         """The run_tests tool: the tests as the attempt will be judged, run now."""
         label, full_suite = self._checking
-        run = run_tests(self.sandbox, self.sandbox_cfg, "full" if scope == "full" else
-                        "affected", judge_by=self._judge_for(full_suite))
-        self._keep(f"{label}/run_tests", run)
+        label = f"{label}/run_tests"
+        run = self._run_tests(label, "full" if scope == "full" else "affected",
+                              self._judge_for(full_suite))
+        self._keep(label, run)
         return f"{'PASSED' if run.passed else 'FAILED'} ({run.scope} run)\n{run.feedback()}"
 
     def _judge_for(self, full_suite: bool) -> Judge | None:
@@ -258,12 +247,16 @@ class Pipeline:
 
     def _tests(self, label: str, full_suite: bool) -> list[TestRun]:
         judge = self._judge_for(full_suite)
-        runs = [run_tests(self.sandbox, self.sandbox_cfg, "affected", judge_by=judge)]
+        runs = [self._run_tests(label, "affected", judge)]
         if runs[0].passed and full_suite and runs[0].scope != "full":
-            runs.append(run_tests(self.sandbox, self.sandbox_cfg, "full", judge_by=judge))
+            runs.append(self._run_tests(label, "full", judge))
         for run in runs:
             self._keep(label, run)
         return runs
+
+    def _run_tests(self, label: str, scope: Scope, judge: Judge | None) -> TestRun:
+        self.recorder.event("tests_start", label=label, scope=scope)  # a live display's cue
+        return run_tests(self.sandbox, self.sandbox_cfg, scope, judge_by=judge)
 
     def _keep(self, label: str, run: TestRun) -> None:
         path = self.recorder.test_output(f"{label.replace('/', '-')}-{run.scope}", run.command,
@@ -279,13 +272,14 @@ class Pipeline:
         if stage is None:
             return
         assert self.manifest is not None
+        prefix = self._round("reviewer")
         for attempt in stage.attempts:
             prompt = reviewer_prompt(
                 self.ticket, self.manifest,
                 diff_section("The change", self.sandbox.diff(), REVIEW_DIFF_LIMIT),
                 self.conventions, tests=tests_passed(self.target.tests if self.target else ()),
                 earlier="\n".join(self.findings) or None)
-            label = f"reviewer/a{attempt.number}"
+            label = f"{prefix}/a{attempt.number}"
             out = self._attempt(stage, attempt, label, REVIEWER_ROLE, prompt)
             if out.outcome != "done":
                 self._record(stage, attempt, label, out, out.outcome, detail=failure(out))

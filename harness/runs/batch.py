@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from harness.errors import HarnessError
+from harness.runs.event_stream import JsonEvents
 from harness.runs.execute import RunRequest, RunResult, execute
 from harness.runs.history import mark_interrupted, read_run
 from harness.runs.record import write_text_atomic
@@ -46,6 +47,7 @@ class BatchSpec:
     cost_cap_usd: float | None = None
     token_cap: int | None = None
     history_home: Path | None = None  # where finished runs join their project's history
+    events: JsonEvents | None = None  # --json-events: every run's events (local engine only)
 
 
 @dataclass
@@ -172,7 +174,8 @@ def run_one(spec: BatchSpec, item: BatchItem) -> dict[str, Any]:
     request = RunRequest(item.ticket, item.repo or spec.repo, spec.config, spec.runs_dir,
                          history_home=spec.history_home)
     try:
-        result = execute(request, client=connect())
+        listener = spec.events.for_run(ticket=item.ticket.id) if spec.events else None
+        result = execute(request, client=connect(), listener=listener)
     except HarnessError as exc:  # refused before a run directory existed
         return result_row(item, None, "error", str(exc), time.monotonic() - started)
     except Exception as exc:  # one ticket's crash never stops the others

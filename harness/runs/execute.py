@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,9 +22,11 @@ from harness.calibration.runtime import prepare
 from harness.config import secrets as config_secrets
 from harness.config.schema import SandboxConfig
 from harness.errors import HarnessError, RepoMapError, RunStopped, WorkspaceError
+from harness.pipeline.events import Ending
 from harness.pipeline.mcp_replay import RecordedMcp
 from harness.pipeline.mcp_tools import McpHub, ToolHub
-from harness.pipeline.orchestrator import Ending, Pipeline
+from harness.pipeline.orchestrator import Pipeline
+from harness.pipeline.resume import ResumedPipeline, ResumePoint
 from harness.pipeline.ticket import Ticket, load_ticket
 from harness.repomap import RepoMap
 from harness.runs.handoff import handoff_text
@@ -69,6 +72,7 @@ class RunResult:
     run_dir: Path
     detail: str = ""
     branch: str | None = None
+    crashed: bool = False  # an unexpected exception ended it (crash.txt)
 
     @property
     def exit_code(self) -> int:
@@ -90,7 +94,7 @@ def execute(request: RunRequest, *, listener: Listener | None = None,
     ends in the run directory's status. An unusable history file raises ``HistoryError``, also
     before anything is spent. With a ``tracer`` the run is also a trace (docs/telemetry.md)."""
     plan = load_plan(request.config)  # refused here: zero vendor requests
-    _check_secrets(plan)  # and here: an MCP secret whose variable is not set
+    check_secrets(plan)  # and here: an MCP secret whose variable is not set
     ticket = request.ticket if isinstance(request.ticket, Ticket) else load_ticket(request.ticket)
     history = prepare(plan.config, request.repo.resolve(),
                       config_dir=request.config.resolve().parent, home=request.history_home)
@@ -101,18 +105,12 @@ def execute(request: RunRequest, *, listener: Listener | None = None,
     calibration = history.ceilings.start()
     recorder = _recorder(run_dir, {**_initial_state(run_id, request, plan, ticket),
                                    "calibration": calibration}, listener, tracer)
-    try:
-        recorder.event("calibration", **calibration)
-        result = _run(request, plan, ticket, recorder, client or connect(),
-                      ceilings=history.ceilings)
-    except (KeyboardInterrupt, SystemExit):
-        recorder.finish("interrupted")
-        raise
-    except HarnessError as exc:
-        recorder.finish("error", error=str(exc))
-        result = RunResult("error", run_dir, str(exc))
-    except Exception as exc:  # a bug, or a fault nothing expected: on record, never `running`
-        return _crashed(recorder, exc)
+    recorder.event("run_start", run_id=run_id, ticket=ticket.id, run_dir=str(run_dir))
+    recorder.event("calibration", **calibration)
+    result = settled(recorder, lambda: run_in_sandbox(
+        request, plan, ticket, recorder, client or connect(), ceilings=history.ceilings))
+    if result.crashed:
+        return result
     try:
         recorder.update(history=history.record(recorder.state))
     except Exception as exc:  # the run's outcome stands; only its history entry is missing
@@ -120,6 +118,21 @@ def execute(request: RunRequest, *, listener: Listener | None = None,
         recorder.update(history={"recorded": False, "error": f"{type(exc).__name__}: {exc}",
                                  "crash": name})
     return result
+
+
+def settled(recorder: RunRecorder, body: Callable[[], RunResult]) -> RunResult:
+    """``body``'s result, and whatever happens the run's final status on record (never
+    ``running``)."""
+    try:
+        return body()
+    except (KeyboardInterrupt, SystemExit):
+        recorder.finish("interrupted")
+        raise
+    except HarnessError as exc:
+        recorder.finish("error", error=str(exc))
+        return RunResult("error", recorder.dir, str(exc))
+    except Exception as exc:  # a bug, or a fault nothing expected: on record, never `running`
+        return _crashed(recorder, exc)
 
 
 def _recorder(run_dir: Path, state: dict[str, Any], listener: Listener | None,
@@ -130,7 +143,7 @@ def _recorder(run_dir: Path, state: dict[str, Any], listener: Listener | None,
     return TracedRecorder(run_dir, state, tracer=tracer, listener=listener)
 
 
-def _check_secrets(plan: RunPlan) -> None:
+def check_secrets(plan: RunPlan) -> None:
     """Every ``${NAME}`` the stages' MCP servers refer to is set (the values are read again
     where each server starts, and never kept)."""
     for role, stage in plan.stages.items():
@@ -145,18 +158,23 @@ def _crashed(recorder: RunRecorder, exc: Exception) -> RunResult:
     name = recorder.write_crash(exc)
     detail = f"unexpected {type(exc).__name__}: {exc} — details in {recorder.dir / name}"
     recorder.finish("error", error=detail, crash=name)
-    return RunResult("error", recorder.dir, detail)
+    return RunResult("error", recorder.dir, detail, crashed=True)
 
 
-def _run(request: RunRequest, plan: RunPlan, ticket: Ticket, recorder: RunRecorder,
-         client: docker.DockerClient, *, ceilings: Ceilings) -> RunResult:
+def run_in_sandbox(request: RunRequest, plan: RunPlan, ticket: Ticket, recorder: RunRecorder,
+                   client: docker.DockerClient, *, ceilings: Ceilings | None,
+                   resume: ResumePoint | None = None) -> RunResult:
+    """The run in its sandbox, from the start or (``resume``) from where a finished run of
+    this directory stopped: then the caps count what the run spent before."""
     cfg = _sandbox_config(plan.config.sandbox, ticket)
     spec = TicketSpec(repo=request.repo.resolve(), run_dir=recorder.dir,
                       run_id=recorder.dir.name, ticket=ticket.id,
                       base=request.base or ticket.base or "HEAD",
                       include_uncommitted=request.include_uncommitted,
                       network=_network(plan), image=request.image)
-    meter = Meter(plan.config.token_cap, plan.config.cost_cap_usd,
+    spent = recorder.state["totals"] if resume else {"tokens": 0, "cost_usd": 0.0}
+    meter = Meter(plan.config.token_cap, plan.config.cost_cap_usd, int(spent["tokens"]),
+                  float(spent["cost_usd"]),
                   on_change=lambda m: recorder.event("meter", tokens=m.tokens,
                                                      cost_usd=round(m.cost_usd, 6)))
     progress = lambda line: recorder.event("sandbox", line=line)  # noqa: E731
@@ -170,11 +188,13 @@ def _run(request: RunRequest, plan: RunPlan, ticket: Ticket, recorder: RunRecord
         judge = Judge(BaselineStore(request.runs_dir / BASELINES),
                       sandbox.workspace.base_commit, str(sandbox.container.attrs.get("Image")),
                       tuple(ticket.fail_to_pass))
-        pipeline = Pipeline(plan, ticket, sandbox, cfg, Guard(meter, recorder, ceilings),
-                            recorder, conventions=_conventions(sandbox, ticket), mcp=hubs,
-                            judge=judge,
-                            repo_map=_repo_map(plan, request, sandbox.workspace.base_commit,
-                                               recorder))
+        make: Callable[..., Pipeline] = (Pipeline if resume is None
+                                         else partial(ResumedPipeline, point=resume))
+        guard = Guard(meter, recorder, ceilings, _spent=_by_stage(recorder.state["attempts"]))
+        pipeline = make(plan, ticket, sandbox, cfg, guard, recorder,
+                        conventions=_conventions(sandbox, ticket), mcp=hubs, judge=judge,
+                        repo_map=_repo_map(plan, request, sandbox.workspace.base_commit,
+                                           recorder))
         try:
             ending = pipeline.run()
         except RunStopped as stop:
@@ -191,6 +211,14 @@ def _run(request: RunRequest, plan: RunPlan, ticket: Ticket, recorder: RunRecord
                 status, ending = "error", replace(ending, detail=f"resolved, but {exc}")
         _close(recorder, sandbox, pipeline, ending, status=status, branch=branch)
         return RunResult(status, recorder.dir, ending.detail, branch)
+
+
+def _by_stage(attempts: list[dict[str, Any]]) -> dict[str, int]:
+    """Tokens each stage spent: a resumed run's rambling checks go on from there."""
+    spent: dict[str, int] = {}
+    for a in attempts:
+        spent[str(a["stage"])] = spent.get(str(a["stage"]), 0) + int(a["tokens"])
+    return spent
 
 
 def _repo_map(plan: RunPlan, request: RunRequest, commit: str,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from harness.pipeline.orchestrator import Ending, Pipeline
+from harness.pipeline.events import Ending
+from harness.pipeline.orchestrator import Pipeline
 
 
 def handoff_text(state: dict[str, Any], pipeline: Pipeline, ending: Ending, diff: str) -> str:

@@ -93,6 +93,21 @@ class RunRecorder:
         staging.rename(run_dir)
         self.dir = run_dir
 
+    @classmethod
+    def reopen(cls, run_dir: Path, state: dict[str, Any], *,
+               listener: Callable[[str, dict[str, Any]], None] | None = None) -> RunRecorder:
+        """A finished run's directory, written on by a resumed run (``harness resume``): its
+        attempts, exchanges and test outputs are kept and numbered on from the last."""
+        self = cls.__new__(cls)
+        self.listener = listener
+        self.dir = run_dir
+        self.state = {**state, "status": RUNNING, "pid": os.getpid()}
+        self.state.pop("ended_at", None)
+        self._exchanges = _last_number(run_dir / "llm")
+        self._tests = _last_number(run_dir / "tests")
+        self.save()
+        return self
+
     def save(self) -> None:
         write_json_atomic(self.dir / RUN_JSON, self.state)
 
@@ -157,6 +172,13 @@ class RunRecorder:
         """The traceback of an unexpected exception, as ``crash.txt``; returns the name."""
         self.write(CRASH, "".join(traceback.format_exception(exc)))
         return CRASH
+
+
+def _last_number(directory: Path) -> int:
+    """The highest ``NNN-`` prefix of a file in ``directory`` (0 when there is none)."""
+    numbers = [int(p.name.split("-", 1)[0]) for p in directory.glob("*")
+               if p.name.split("-", 1)[0].isdigit()] if directory.is_dir() else []
+    return max(numbers, default=0)
 
 
 def _totals(attempts: list[dict[str, Any]]) -> dict[str, Any]:

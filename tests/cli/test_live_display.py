@@ -67,3 +67,36 @@ def test_a_reproductions_names_and_output_print_literally() -> None:
     for part in ("npm test [/]", "[bold]b[/bold]", "the same image [/]", "then: [/] then",
                  "now:  [/] now"):
         assert part in text
+
+
+def test_on_a_terminal_builds_and_test_runs_show_progress_and_elapsed_time() -> None:
+    import time  # noqa: PLC0415
+
+    out = io.StringIO()
+    display = LiveDisplay(Console(file=out, width=200, force_terminal=True,
+                                  color_system=None))
+    for n in range(3):
+        display("sandbox", {"line": f"added {n} packages [/]"})
+    time.sleep(0.3)  # the live lines refresh ten times a second
+    display("baseline", {"cached": True, "failing": []})
+    display("attempt_start", {"label": "coder/S1/a1", "tier": "medium", "model": "m",
+                              "vendor": "v"})
+    display("tests_start", {"label": "coder/S1/a1", "scope": "affected"})
+    time.sleep(0.3)
+    display("tests", {"scope": "affected", "passed": True, "failing": [], "seconds": 2.5})
+    display.close()
+    text = out.getvalue()
+    assert "sandbox: 3 steps, 63 B of output · added 2 packages [/]" in text
+    assert "sandbox ready: 3 steps, 63 B of output in " in text
+    assert "tests (affected) for coder/S1/a1" in text
+    assert "0:00:00" in text  # the elapsed column
+    assert "tests (affected): passed in 2.5s" in text
+
+
+def test_piped_output_gets_no_live_lines() -> None:
+    text = shown(("sandbox", {"line": "added 1 package"}),
+                 ("tests_start", {"label": "coder/S1/a1", "scope": "full"}),
+                 ("tests", {"scope": "full", "passed": False, "failing": ["x"]}))
+    assert "sandbox" not in text
+    assert "tests (full) for" not in text
+    assert text == "    tests (full): failed — failing: x\n"
