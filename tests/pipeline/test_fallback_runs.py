@@ -75,18 +75,25 @@ FAULTS = {"529": [status(529, "Overloaded")] * IN_CALL * 2,
           "hang": [Reply("hang")] * 2}  # a hang is one call past call_timeout, not retried
 
 
-@pytest.mark.parametrize("fault", list(FAULTS))
-def test_the_coder_falls_back_to_google_when_anthropic_is_down(
-        run: Callable[..., Outcome], ant_goo: tuple[LoopbackServer, LoopbackServer],
-        fault: str) -> None:
-    ant, goo = ant_goo
-    # Anthropic plans and serves the Coder's first turn, then goes down mid-attempt.
+def coder_falls_back(run: Callable[..., Outcome], ant: LoopbackServer, goo: LoopbackServer,
+                     fault: str) -> Outcome:
+    """Anthropic plans and serves the Coder's first turn, then goes down mid-attempt (``fault``);
+    Google finishes the Coder's attempt and reviews. The run resolves."""
     ant.queue(*conversation(("submit_manifest", MANIFEST),
                             ("write_file", {"path": "src/slug.js", "content": FIXED})),
               *FAULTS[fault])
     goo.queue(call("finish", {"summary": "slugify trims dashes"}), call(*APPROVE))
     out = run(stages(ant.url, goo.url))
     assert out.result.status == "resolved", out.result.detail
+    return out
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_the_coder_falls_back_to_google_when_anthropic_is_down(
+        run: Callable[..., Outcome], ant_goo: tuple[LoopbackServer, LoopbackServer],
+        fault: str) -> None:
+    ant, goo = ant_goo
+    out = coder_falls_back(run, ant, goo, fault)
     assert out.outcomes() == ["accepted", "passed", "approved"]
 
     coder = out.state["attempts"][1]
@@ -128,12 +135,7 @@ def test_the_coder_falls_back_to_google_when_anthropic_is_down(
 def test_a_run_that_fell_back_replays_without_reaching_either_vendor(
         run: Callable[..., Outcome], ant_goo: tuple[LoopbackServer, LoopbackServer]) -> None:
     ant, goo = ant_goo
-    ant.queue(*conversation(("submit_manifest", MANIFEST),
-                            ("write_file", {"path": "src/slug.js", "content": FIXED})),
-              *FAULTS["529"])
-    goo.queue(call("finish", {"summary": "slugify trims dashes"}), call(*APPROVE))
-    out = run(stages(ant.url, goo.url))
-    assert out.result.status == "resolved", out.result.detail
+    out = coder_falls_back(run, ant, goo, "529")
     asked = (len(list(ant.posts())), len(list(goo.posts())))
     again = replay_run(out.result.run_dir, out.state)
     assert again.status == "resolved", again.detail
