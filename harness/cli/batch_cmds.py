@@ -14,6 +14,7 @@ from rich.text import Text
 from harness.calibration.project import data_home
 from harness.cli.json_events import batch_events, json_events_option
 from harness.cli.repo_paths import check_repo_paths, trust_options
+from harness.cli.tracing import run_tracer
 from harness.runs.batch import PREDICTIONS, RESULTS, BatchSpec, BatchState, Engine, run_batch
 from harness.runs.tickets import load_ticket_list
 from harness.stages import load_plan
@@ -62,10 +63,13 @@ def batch(*, tickets: Path, repo: Path, workers: int, config_path: Path, runs_di
     if json_events is not None and engine != "local":
         raise click.UsageError("--json-events streams the local engine's runs only: with "
                                "--engine ray, read each run's events.jsonl")
-    with batch_events(json_events) as (console, events):
+    # Each run of a local batch is a trace when OTEL_EXPORTER_OTLP_ENDPOINT is set; a Ray
+    # node's runs are not (the tracer cannot travel to the nodes).
+    with batch_events(json_events) as (console, events), \
+            run_tracer(os.environ if engine == "local" else {}) as tracer:
         spec = BatchSpec(items, repo, config_path, runs_dir, workers, redo, cost_cap_usd,
                          token_cap, history_home=data_home(os.environ),  # env is read here
-                         events=events)
+                         events=events, tracer=tracer)
         state = _run(console, spec, engine, ray_address)
     console.print(summary_table(state))
     resolved = sum(1 for r in state.done if r["status"] == _DONE_OK)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from harness.errors import HarnessError
 from harness.runs.event_stream import JsonEvents
@@ -30,6 +30,9 @@ from harness.runs.record import write_text_atomic
 from harness.runs.tickets import BatchItem
 from harness.sandbox.engine import connect
 from harness.vendors.common import redact_data
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Tracer
 
 RESULTS = "results.jsonl"
 PREDICTIONS = "predictions.jsonl"
@@ -48,6 +51,7 @@ class BatchSpec:
     token_cap: int | None = None
     history_home: Path | None = None  # where finished runs join their project's history
     events: JsonEvents | None = None  # --json-events: every run's events (local engine only)
+    tracer: Tracer | None = None  # each run a trace (local engine only: a tracer stays here)
 
 
 @dataclass
@@ -175,7 +179,7 @@ def run_one(spec: BatchSpec, item: BatchItem) -> dict[str, Any]:
                          history_home=spec.history_home)
     try:
         listener = spec.events.for_run(ticket=item.ticket.id) if spec.events else None
-        result = execute(request, client=connect(), listener=listener)
+        result = execute(request, client=connect(), listener=listener, tracer=spec.tracer)
     except HarnessError as exc:  # refused before a run directory existed
         return result_row(item, None, "error", str(exc), time.monotonic() - started)
     except Exception as exc:  # one ticket's crash never stops the others

@@ -27,6 +27,7 @@ from harness.vendors.scripted import Reply, ScriptedOptions
 from harness.vendors.types import CallSettings, Message, ModelRequest, ModelResponse, Usage
 from tests.pipeline.conftest import BUGGY, FIXED, TICKET, tree_digest
 from tests.pipeline.test_scripted_runs import APPROVE, PLAN, Plays, stages
+from tests.runs.batch_scripts import STAGES as BATCH_STAGES
 from tests.runs.otlp_receiver import ReceivedSpan, otlp_receiver
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -198,3 +199,25 @@ def test_a_traced_run_reaches_a_real_receiver(tmp_path: Path, repo: Path) -> Non
     assert [t.attributes["harness.tests.passed"] for t in tests][-1] is True
     assert {t.parent_id for t in tests} <= {a.span_id for a in attempts[1:3]}
     _no_secrets(spans, "exports.slugify", "must be", "src/slug.js")
+
+
+@pytest.mark.docker
+def test_each_run_of_a_local_batch_is_a_trace(tmp_path: Path, repo: Path) -> None:
+    rows = [{"id": f"B-{i}", "title": f"trim dashes ({i})", "body": "slugify must trim",
+             "fail_to_pass": ["trims dashes"]} for i in (1, 2)]
+    (tmp_path / "tickets.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    (tmp_path / "stages.yaml").write_text(BATCH_STAGES, encoding="utf-8")
+    with otlp_receiver() as receiver:
+        result = CliRunner(env={"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint}).invoke(main, [
+            "batch", str(tmp_path / "tickets.jsonl"), "--repo", str(repo), "-c",
+            str(tmp_path / "stages.yaml"), "--runs-dir", str(tmp_path / "runs"),
+            "--workers", "2"])
+    assert result.exit_code == 1, result.output  # B-1 gets the buggy fix
+    roots = sorted((s for s in receiver.spans if not s.parent_id), key=lambda s: s.name)
+    assert [r.name for r in roots] == ["run B-1", "run B-2"]
+    assert len({r.trace_id for r in roots}) == 2
+    recorded = {json.loads(line)["run_dir"] for line in
+                (tmp_path / "runs" / "results.jsonl").read_text().splitlines()}
+    assert {r.attributes["harness.run_id"] for r in roots} == recorded
+    by_trace = {r.trace_id: r for r in roots}
+    assert all(s.trace_id in by_trace for s in receiver.spans)
