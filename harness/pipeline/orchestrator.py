@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 
 from harness.budget.guard import Guard
 from harness.config.schema import DEFAULT_REPO_MAP_TOKENS, SandboxConfig
+from harness.pipeline import as_committed
 from harness.pipeline.agent import AgentOutcome, AgentTask, AttemptEnv, run_attempt
 from harness.pipeline.events import AttemptRecord, Ending, Exhausted, Recorder, Status
 from harness.pipeline.handover import (
@@ -250,6 +251,9 @@ class Pipeline:
         runs = [self._run_tests(label, "affected", judge)]
         if runs[0].passed and full_suite and runs[0].scope != "full":
             runs.append(self._run_tests(label, "full", judge))
+        if runs[-1].passed and full_suite and judge is not None:  # the target, unedited
+            runs += filter(None, [as_committed.check(self.sandbox, self.sandbox_cfg, judge,
+                                                     self.sandbox.diff())])
         for run in runs:
             self._keep(label, run)
         return runs
