@@ -46,6 +46,11 @@ class BatchSpec:
     cost_cap_usd: float | None = None
     token_cap: int | None = None
     history_home: Path | None = None  # where finished runs join their project's history
+    # What runs one ticket into its row (default ``run_one``); ``harness eval`` grades it too.
+    runner: Runner | None = None
+
+
+Runner = Callable[[BatchSpec, BatchItem], dict[str, Any]]
 
 
 @dataclass
@@ -146,7 +151,7 @@ class _Worker:
                 return
             state.running.add(item.ticket.id)
         self._changed()
-        row = run_one(spec, item)
+        row = (spec.runner or run_one)(spec, item)
         with self.writer:
             append_result(spec.runs_dir, row)
         with state.lock:
