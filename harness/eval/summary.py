@@ -118,14 +118,17 @@ def _by_stage(values: Mapping[str, float], fmt: str) -> str:
 def config_table(summaries: Sequence[ConfigSummary]) -> Table:
     table = Table(title="eval: configs side by side")
     for column in ("config", "resolved", "cost", "cost/instance", "cost/resolved",
-                   "tokens by stage", "time by stage", "statuses", "attempt outcomes"):
+                   "wall/instance", "tokens by stage", "attempt time by stage", "statuses",
+                   "attempt outcomes"):
         table.add_column(column, justify="right" if column.startswith("cost") else "left",
-                         overflow="fold")
+                         overflow="fold")  # every figure stays whole
     for s in summaries:
         invalid = f" ({s.invalid} invalid)" if s.invalid else ""
         table.add_row(s.label, f"{s.resolved}/{s.instances} ({s.rate:.1%}){invalid}",
                       _money(s.cost_usd), _money(s.cost_per_instance),
-                      _money(s.cost_per_resolved), _by_stage(s.stage_tokens, ",") or "-",
+                      _money(s.cost_per_resolved),
+                      f"{s.duration_s / s.instances:.1f}s" if s.instances else "-",
+                      _by_stage(s.stage_tokens, ",") or "-",
                       _by_stage(s.stage_seconds, ".1f") or "-", _counts(s.statuses),
                       _counts(s.outcomes) or "-")
     return table
