@@ -90,8 +90,8 @@ class Grader:
                      round(time.monotonic() - started, 3))
 
     def _grade(self, inst: Instance, repo: Path, patch: str) -> Grade:
-        cfg = (self.cfg.model_copy(update={"test_command": inst.test_command})
-               if inst.test_command else self.cfg)
+        pinned = {"test_command": inst.test_command, "node": inst.node}
+        cfg = self.cfg.model_copy(update={k: v for k, v in pinned.items() if v})
         if cfg.test_command is None:
             return Grade("error", detail="no test command: set sandbox.test_command in the "
                          "stages file or `test_command` in the instance")

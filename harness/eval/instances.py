@@ -39,6 +39,7 @@ class Instance(BaseModel):
     FAIL_TO_PASS: tuple[str, ...] = ()
     PASS_TO_PASS: tuple[str, ...] | None = ()
     test_command: str | None = None  # overrides sandbox.test_command, for the run and grading
+    node: str | None = Field(None, pattern=r"^\S+$")  # overrides sandbox.node, for grading
     # The ticket as its file gave it (harness tickets only: their fail_to_pass is the user's).
     given: Ticket | None = None
     where: str = ""  # file:line, for messages

@@ -185,3 +185,22 @@ def write_outputs(out: Path, mode: Mode, result: EvalResult) -> None:
         "mode": mode, "configs": [s.as_dict() for s in result.summaries],
         "comparisons": [c.as_dict() for c in result.comparisons]})
     write_text_atomic(out / TABLE, render(result))
+
+
+def is_eval(path: Path) -> bool:
+    return (path / SUMMARY).is_file() and (path / ALL_RESULTS).is_file()
+
+
+def read_eval(out: Path) -> EvalResult:
+    """An eval directory's figures again, from its eval-results.jsonl (``harness report``)."""
+    result = EvalResult()
+    for line in (out / ALL_RESULTS).read_text(encoding="utf-8").splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(row, dict):
+            result.rows.setdefault(str(row.pop("config", "?")), []).append(row)
+    result.summaries = [summarize(label, rows) for label, rows in result.rows.items()]
+    result.comparisons = compare_all(result.rows)
+    return result
