@@ -66,6 +66,7 @@ def eval_command(*, instances: Path, configs: tuple[Path, ...], gold: bool, empt
     found = load_instances(instances)
     source = RepoSource(repos=repos, repo=repo, scratch=runs_dir / SCRATCH)
     checked = [p for p in (repo, repos) if p is not None]
+    checked += [Path(i.repo) for i in found if i.given is not None and i.repo]
     check_repo_paths(checked, runs_dir=runs_dir, trust_runs=trust_repo_runs_dir)
     for config in configs:
         check_config(checked, Chosen(config, "--config", True, trust_repo_config))

@@ -9,6 +9,7 @@ hidden until the result is graded (harness.eval.grade)."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ from harness.runs.tickets import BatchItem, load_ticket_list
 from harness.sandbox.hostgit import GIT_TIMEOUT, hardened_argv, minimal_env
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$"
+# owner/name as a forge spells it: no "..", no third part, so DIR/owner+name stays under DIR
+_OWNER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9_.-]*[A-Za-z0-9_-]")
 TITLE_MAX = 200
 
 
@@ -141,7 +144,9 @@ class RepoSource:
         self.repos, self.repo, self.scratch = repos, repo, scratch
 
     def path(self, inst: Instance) -> Path:
-        if self.repos is not None and inst.repo:
+        if inst.given is not None and inst.repo:  # a ticket list's row names its repository
+            return Path(inst.repo)
+        if self.repos is not None and _OWNER_NAME.fullmatch(inst.repo):
             found = self._mapped(inst)
             if found is not None:
                 return found

@@ -88,3 +88,13 @@ def test_repositories_from_repo_clones_and_bare_mirrors(tmp_path: Path) -> None:
     assert (found / ".git").is_dir()
     with pytest.raises(InstanceError, match="no repository for `acme/slug`"):
         RepoSource(repos=tmp_path / "none", repo=None, scratch=tmp_path / "s").path(inst)
+
+
+@pytest.mark.parametrize("name", ["..", "../x", "acme/..", "a/b/c", "/etc/x", "acme/slug/.."])
+def test_a_repo_name_cannot_leave_the_repos_directory(tmp_path: Path, name: str) -> None:
+    (inst,) = load_instances(write_jsonl(tmp_path / "i.jsonl", {**ROW, "repo": name}))
+    subprocess.run(["git", "init", "-q", str(tmp_path / "top")], check=True)  # DIR's parent
+    subprocess.run(["git", "init", "-q", str(tmp_path / "top" / "repos" / "x")], check=True)
+    with pytest.raises(InstanceError, match="no repository"):
+        RepoSource(repos=tmp_path / "top" / "repos", repo=None,
+                   scratch=tmp_path / "s").path(inst)
