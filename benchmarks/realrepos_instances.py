@@ -53,7 +53,8 @@ def instance(case: Case, mirrors: Path) -> dict[str, object]:
     return {"instance_id": case.name, "repo": case.repo, "base_commit": parent,
             "problem_statement": message, "patch": diff(sources), "test_patch": diff(tests),
             "FAIL_TO_PASS": case.fail_to_pass, "PASS_TO_PASS": None,
-            "test_command": case.test_command, "node": case.node, "runner": case.runner}
+            "test_command": case.test_command, "node": case.node, "runner": case.runner,
+            "fix_commit": case.fix}
 
 
 def main() -> int:
