@@ -7,6 +7,7 @@ repository."""
 
 from __future__ import annotations
 
+import re
 import secrets
 import shutil
 import time
@@ -108,7 +109,9 @@ class Grader:
                               str(sandbox.container.attrs.get("Image")), names)
                 if inst.PASS_TO_PASS is None:
                     judge.prepare(sandbox, cfg)  # the base commit's suite, before any patch
-                for what, text in (("the result's patch", patch),
+                # as SWE-bench does: the hidden tests' files are theirs, whatever the result did
+                result_patch = without_files(patch, patched_files(inst.test_patch))
+                for what, text in (("the result's patch", result_patch),
                                    ("the instance's test_patch", inst.test_patch)):
                     done = apply_patch(sandbox, text)
                     if done is not None and not done.ok:
@@ -131,6 +134,28 @@ class Grader:
                           f"$ {run.command}\n{out.summary()}\nformat: {run.report.format}\n"
                           f"--- stdout\n{out.stdout[-LOG_TAIL:]}\n--- stderr\n"
                           f"{out.stderr[-LOG_TAIL:]}\n")
+
+
+_HEADER = re.compile(r"^diff --git a/(.*?) b/(.*)$", re.M)
+
+
+def patched_files(patch: str) -> set[str]:
+    """The paths a patch's file diffs name (both sides of a rename)."""
+    return {p for m in _HEADER.finditer(patch) for p in m.groups()}
+
+
+def without_files(patch: str, paths: set[str]) -> str:
+    """``patch`` less the file diffs that touch any of ``paths``."""
+    if not paths:
+        return patch
+    starts = [m.start() for m in _HEADER.finditer(patch)]
+    pieces = [patch[: starts[0] if starts else len(patch)]]
+    for start, end in zip(starts, [*starts[1:], len(patch)], strict=True):
+        header = _HEADER.match(patch, start)
+        assert header is not None
+        if not set(header.groups()) & paths:
+            pieces.append(patch[start:end])
+    return "".join(pieces)
 
 
 def _refused(what: str, done: ExecResult) -> str:

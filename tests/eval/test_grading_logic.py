@@ -3,7 +3,7 @@ passed, read through the runners' parsers; a harness ticket's verdict is the bas
 
 from __future__ import annotations
 
-from harness.eval.grade import decide
+from harness.eval.grade import decide, patched_files, without_files
 from harness.eval.instances import Instance
 from harness.sandbox.baseline import Baseline, judge
 from harness.sandbox.testreport import parse_test_output
@@ -71,3 +71,14 @@ def test_a_ticket_without_pass_to_pass_is_judged_against_the_base_commit() -> No
     grade = decide(inst(None), v, stopped=False)
     assert not grade.resolved
     assert grade.new_failures == ("joins words",)
+
+
+def test_the_results_changes_to_the_hidden_tests_files_are_dropped() -> None:
+    src = "diff --git a/src/a.js b/src/a.js\n--- a/src/a.js\n+++ b/src/a.js\n@@ -1 +1 @@\n-x\n+y\n"
+    test = ("diff --git a/test/a.test.js b/test/a.test.js\n--- a/test/a.test.js\n"
+            "+++ b/test/a.test.js\n@@ -1 +1 @@\n-t\n+u\n")
+    hidden = patched_files("diff --git a/test/a.test.js b/test/a.test.js\nnew file\n")
+    assert hidden == {"test/a.test.js"}
+    assert without_files("note\n" + src + test, hidden) == "note\n" + src
+    assert without_files(test + src, hidden) == src
+    assert without_files(src, set()) == src
