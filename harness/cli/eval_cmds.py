@@ -4,6 +4,7 @@ the configs compared side by side (docs/eval.md)."""
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import click
@@ -75,7 +76,8 @@ def eval_command(*, instances: Path, configs: tuple[Path, ...], gold: bool, empt
                     plans[0].config.sandbox if plans else SandboxConfig(),
                     (configs[0] if configs else Path("stages.yaml")).resolve().parent,
                     configs, mode, workers, redo, history_home=data_home(os.environ))
-    console = Console(highlight=False)
+    # the table is wide: a pipe or a log gets it whole rather than at 80 columns
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 180)
     with Progress(TextColumn("[bold]eval {task.fields[label]}"), BarColumn(),
                   MofNCompleteColumn(), TextColumn("{task.fields[detail]}"),
                   TimeElapsedColumn(), console=console) as bar:
