@@ -146,10 +146,10 @@ def patched_files(patch: str) -> set[str]:
 
 def without_files(patch: str, paths: set[str]) -> str:
     """``patch`` less the file diffs that touch any of ``paths``."""
-    if not paths:
-        return patch
     starts = [m.start() for m in _HEADER.finditer(patch)]
-    pieces = [patch[: starts[0] if starts else len(patch)]]
+    if not paths or not starts:
+        return patch
+    pieces = [patch[:starts[0]]]
     for start, end in zip(starts, [*starts[1:], len(patch)], strict=True):
         header = _HEADER.match(patch, start)
         assert header is not None

@@ -121,7 +121,8 @@ def config_table(summaries: Sequence[ConfigSummary]) -> Table:
                    "wall/instance", "tokens by stage", "attempt time by stage", "statuses",
                    "attempt outcomes"):
         table.add_column(column, justify="right" if column.startswith("cost") else "left",
-                         overflow="fold")  # every figure stays whole
+                         overflow="fold",  # every figure stays whole
+                         no_wrap=not column.endswith(("stage", "statuses", "outcomes")))
     for s in summaries:
         invalid = f" ({s.invalid} invalid)" if s.invalid else ""
         table.add_row(s.label, f"{s.resolved}/{s.instances} ({s.rate:.1%}){invalid}",

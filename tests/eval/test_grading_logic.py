@@ -82,3 +82,4 @@ def test_the_results_changes_to_the_hidden_tests_files_are_dropped() -> None:
     assert without_files("note\n" + src + test, hidden) == "note\n" + src
     assert without_files(test + src, hidden) == src
     assert without_files(src, set()) == src
+    assert without_files("", hidden) == ""  # an empty result
