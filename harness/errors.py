@@ -81,3 +81,8 @@ class RepoMapError(HarnessError, RuntimeError):
 
 class PathOutsideWorkspaceError(HarnessError, PermissionError):
     """A file tool was asked for a path that leaves the workspace."""
+
+
+class InstanceError(TicketError):
+    """An evaluation instance (a SWE-bench-style row) that cannot be read, or whose repository
+    cannot be found."""

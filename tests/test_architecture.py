@@ -32,7 +32,7 @@ FLOORS: tuple[frozenset[str], ...] = (
     frozenset({"budget", "sandbox"}),
     frozenset({"pipeline"}),
     frozenset({"runs"}),
-    frozenset({"report", "scale"}),
+    frozenset({"report", "scale", "eval"}),
     frozenset({"cli", "demo"}),
 )
 

@@ -41,6 +41,7 @@ class _Harness(click.Group):
                                       "demo": "harness.cli.run_cmds:demo",
                                       "report": "harness.cli.report_cmds:report",
                                       "batch": "harness.cli.batch_cmds:batch",
+                                      "eval": "harness.cli.eval_cmds:eval_command",
                                       "reproduce": "harness.cli.reproduce_cmds:reproduce",
                                       "resume": "harness.cli.resume_cmds:resume_command",
                                       "worker": "harness.cli.worker_cmds:worker"}

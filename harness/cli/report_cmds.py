@@ -12,7 +12,9 @@ from rich.table import Table
 from rich.text import Text
 
 from harness.cli.render import console as make_console
-from harness.report.make import Written, make_report, resolve
+from harness.eval.run import is_eval, read_eval
+from harness.eval.run import render as render_eval
+from harness.report.make import Target, Written, make_report, resolve
 from harness.report.model import BatchReport, RunReport, plural
 from harness.report.sections import (
     Section,
@@ -40,7 +42,11 @@ def report(run_or_batch: str, out_dir: Path | None, runs_dir: Path, as_json: boo
 
     Shows the timeline of attempts, where the money went against the pre-run estimate, the test
     results, the Debugger's routing and the final diff. Exit status: 0, or 2 when there is
-    nothing readable to report on."""
+    nothing readable to report on. An eval directory (harness eval) gets its table, and each
+    config's batch report."""
+    if is_eval(Path(run_or_batch)):
+        show_eval(Path(run_or_batch), out_dir, as_json)
+        return
     written = make_report(resolve(run_or_batch, runs_dir), out_dir)
     if as_json:
         click.echo(json.dumps(written.data, indent=2))
@@ -51,6 +57,23 @@ def report(run_or_batch: str, out_dir: Path | None, runs_dir: Path, as_json: boo
     else:
         show_batch(out, written.data)
     _show_written(out, written)
+
+
+def show_eval(path: Path, out_dir: Path | None, as_json: bool) -> None:
+    """The eval's table, then each config's directory reported as the batch it is."""
+    result = read_eval(path)
+    if as_json:
+        click.echo(json.dumps({"kind": "eval", "configs": [s.as_dict() for s in
+                                                           result.summaries],
+                               "comparisons": [c.as_dict() for c in result.comparisons]},
+                              indent=2))
+        return
+    out = make_console()
+    out.print(render_eval(result, width=out.width), markup=False, highlight=False)
+    for label in result.rows:
+        written = make_report(Target("batch", path / label),
+                              out_dir / label if out_dir else None)
+        _show_written(out, written)
 
 
 def show_run(out: Console, report: RunReport) -> None:

@@ -52,6 +52,11 @@ class BatchSpec:
     history_home: Path | None = None  # where finished runs join their project's history
     events: JsonEvents | None = None  # --json-events: every run's events (local engine only)
     tracer: Tracer | None = None  # each run a trace (local engine only: a tracer stays here)
+    # What runs one ticket into its row (default ``run_one``); ``harness eval`` grades it too.
+    runner: Runner | None = None
+
+
+Runner = Callable[[BatchSpec, BatchItem], dict[str, Any]]
 
 
 @dataclass
@@ -152,7 +157,7 @@ class _Worker:
                 return
             state.running.add(item.ticket.id)
         self._changed()
-        row = run_one(spec, item)
+        row = (spec.runner or run_one)(spec, item)
         with self.writer:
             append_result(spec.runs_dir, row)
         with state.lock:

@@ -6,25 +6,31 @@ from __future__ import annotations
 import re
 
 from harness.errors import SandboxError
-from harness.sandbox.base import WORKDIR, Sandbox
+from harness.sandbox.base import WORKDIR, ExecResult, Sandbox
 
 PATCH = ".harness-restore.patch"
 
 
 def restore(sandbox: Sandbox, patch: str) -> None:
     """Discard the workspace's changes, then apply ``patch`` (``git diff --binary`` against the
-    base). Applied from ``/`` in the container, where no repository is found: git applies it
-    as a plain patch under /workspace."""
+    base)."""
     sandbox.reset()
+    done = apply_patch(sandbox, patch)
+    if done is not None and not done.ok:
+        raise SandboxError(f"could not put the recorded workspace back ({done.summary()}): "
+                           f"{done.stderr.strip()[-500:]}")
+
+
+def apply_patch(sandbox: Sandbox, patch: str) -> ExecResult | None:
+    """Apply ``patch`` to the workspace as it is, inside the container (a patch is data the
+    host never applies); None when it holds no file diff. Applied from ``/``, where no
+    repository is found: git applies it as a plain patch under /workspace."""
     if not re.search(r"^diff --git ", patch, re.M):  # empty, or only the diff's note
-        return
+        return None
     sandbox.write_file(PATCH, patch)
     try:
-        done = sandbox.exec(["git", "apply", "--whitespace=nowarn", "-p1",
+        return sandbox.exec(["git", "apply", "--whitespace=nowarn", "-p1",
                              f"--directory={WORKDIR.strip('/')}", f"{WORKDIR}/{PATCH}"],
                             timeout=120, workdir="/")
     finally:
         sandbox.exec(["rm", "-f", "--", f"{WORKDIR}/{PATCH}"], timeout=60)
-    if not done.ok:
-        raise SandboxError(f"could not put the recorded workspace back ({done.summary()}): "
-                           f"{done.stderr.strip()[-500:]}")
