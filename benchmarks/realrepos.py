@@ -26,8 +26,9 @@ diffs are read from the copies given by path, which must hold the fix commit:
 `--mirrors DIR` (DIR/<owner>+<name>/repo, a bare git directory, as the `fetch` tool leaves them).
 
 Usage: python benchmarks/realrepos.py --mirrors /work/.mirror [--only NAME ...] [--discover]
-                                      [--forms named unnamed]
+                                      [--discover-command CMD] [--forms named unnamed] [--warm]
   --discover: print the tests failing at the base and passing at the fix (to fill fail_to_pass).
+  --warm: reuse a dependency image already built (a big monorepo's install takes many minutes).
 Needs a Docker engine and the npm registry.
 """
 
@@ -110,8 +111,9 @@ def git(repo: Path, *args: str) -> str:
 
 
 def prepare(case: Case, mirrors: Path, work: Path) -> tuple[Path, list[str], str]:
-    """A scratch clone whose HEAD is the fix's parent plus the fix's test files; the fix's
-    source files; the base commit."""
+    """A scratch clone whose HEAD is the fix's parent plus the fix's test files (less any file
+    whose blob the local copy does not hold: a large binary left out of a partial copy); the
+    fix's source files; the base commit."""
     mirror = mirrors / case.repo.replace("/", "+") / "repo"
     clone = work / case.name
     subprocess.run(["git", "clone", "-q", "--no-checkout", str(mirror), str(clone)], check=True)
@@ -121,6 +123,9 @@ def prepare(case: Case, mirrors: Path, work: Path) -> tuple[Path, list[str], str
     tests = [p for status, p in changed if TEST_FILE.search(p) and status != "D"]
     sources = [p for status, p in changed if not TEST_FILE.search(p) and status != "D"]
     git(clone, "checkout", "-q", case.fix, "--", *tests)
+    absent = git(clone, "ls-files", "--deleted").splitlines()  # blobs the copy lacks (binaries)
+    if absent:
+        git(clone, "rm", "-q", "--cached", "--", *absent)
     git(clone, "commit", "-q", "-m", f"the tests of {case.fix[:12]}", "--no-verify")
     return clone, sources, git(clone, "rev-parse", "HEAD").strip()
 
@@ -180,7 +185,7 @@ def stages(case: Case, clone: Path, sources: list[str], tmp: Path, form: str) ->
 
 
 def measure(case: Case, mirrors: Path, work: Path, client: docker.DockerClient,
-            forms: list[str]) -> list[Row]:
+            forms: list[str], *, warm: bool = False) -> list[Row]:
     row = Row(case)
     clone, sources, base = prepare(case, mirrors, work)
     cfg = sandbox_cfg(case)
@@ -190,11 +195,12 @@ def measure(case: Case, mirrors: Path, work: Path, client: docker.DockerClient,
     toolchain_image(client, image, chain, cfg, lambda _: None)  # shared layers: not counted
     started = time.monotonic()
     deps = dependency_image(client, image, Commit(clone, base), cfg, lambda _: None)
-    if deps.reused:  # cold means no image for this lockfile: take it away and build again
+    # cold means no image for this lockfile: take it away and build again (unless --warm)
+    if deps.reused and not warm:
         client.images.remove(deps.id, force=True)
         started = time.monotonic()
         deps = dependency_image(client, image, Commit(clone, base), cfg, lambda _: None)
-    row.cold = time.monotonic() - started
+    row.cold = None if deps.reused else time.monotonic() - started
     row.node = str(toolchain_of(deps).get("node", "system"))
     run_dir = work / f"{case.name}-ready"
     started = time.monotonic()
@@ -235,8 +241,10 @@ def scripted_run(row: Row, clone: Path, sources: list[str], base: str, *, work: 
     return row
 
 
-def discover(case: Case, mirrors: Path, work: Path, client: docker.DockerClient) -> None:
-    """The tests failing at the base that pass at the fix: fail_to_pass for the data file."""
+def discover(case: Case, mirrors: Path, work: Path, client: docker.DockerClient,
+             command: str | None = None) -> None:
+    """The tests failing at the base that pass at the fix: fail_to_pass for the data file
+    (``command``: a narrower one than the test command, e.g. the fix's package alone)."""
     clone, sources, base = prepare(case, mirrors, work)
     cfg = sandbox_cfg(case)
     image = sandbox_image(client, cfg, config_dir=ROOT, progress=print)
@@ -250,7 +258,7 @@ def discover(case: Case, mirrors: Path, work: Path, client: docker.DockerClient)
                 for p in sources:
                     sandbox.write_file(p, git(clone, "show", f"{case.fix}:{p}"))
             sandbox.exec(["python3", "/opt/harness/link_deps.py"])
-            result = sandbox.exec(case.test_command)
+            result = sandbox.exec(command or case.test_command)
             report = parse_test_output(result.stdout, result.stderr, result.exit_code)
             found[label] = report
             print(f"{label}: {result.summary()} format={report.format} passed={report.passed}"
@@ -288,7 +296,10 @@ def main() -> int:
     parser.add_argument("--mirrors", type=Path, required=True)
     parser.add_argument("--only", nargs="*", default=[])
     parser.add_argument("--discover", action="store_true")
+    parser.add_argument("--discover-command", help="with --discover: run this instead")
     parser.add_argument("--forms", nargs="+", choices=FORMS, default=list(FORMS))
+    parser.add_argument("--warm", action="store_true",
+                        help="reuse an existing dependency image (no cold build measured)")
     args = parser.parse_args()
     client = connect()
     rows = []
@@ -297,10 +308,11 @@ def main() -> int:
             work = Path(tmp) / case.name
             work.mkdir()
             if args.discover:
-                discover(case, args.mirrors, work, client)
+                discover(case, args.mirrors, work, client, args.discover_command)
                 continue
             try:
-                measured = measure(case, args.mirrors, work, client, args.forms)
+                measured = measure(case, args.mirrors, work, client, args.forms,
+                                   warm=args.warm)
             except Exception as exc:  # one repository's failure is a row, not the end
                 measured = [Row(case, resolved="error",
                                 note=f"{type(exc).__name__}: {exc}"[:500])]

@@ -92,9 +92,11 @@ def judge(report: TestReport, *, ok: bool, stopped: bool, scope: str,
     ftp_ok = all(s == "passed" or (s == "not run" and scope != "full") for s in ftp.values())
     if baseline is None or not baseline.usable or report.format == "raw":
         return Verdict(ok and ftp_ok, fail_to_pass=ftp)
+    # An affected run may name a test without the package in front that the full suite's
+    # baseline has (pnpm prefixes a package's output only when it runs several): still old.
     before = set(baseline.failing)
-    new = tuple(n for n in now if n not in before)
-    old = tuple(n for n in now if n in before)
+    old = tuple(n for n in now if n in before or named(n, baseline.failing))
+    new = tuple(n for n in now if n not in old)
     # A non-zero exit with no failure named (a coverage threshold, a lint step in the command)
     # is the change's fault unless the base commit exited non-zero too.
     exit_ok = ok or bool(now) or baseline.exit_code != 0

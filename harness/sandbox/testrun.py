@@ -3,19 +3,19 @@ feedback on a retry), the full suite before a ticket may succeed."""
 
 from __future__ import annotations
 
-import posixpath
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
 from harness.config.schema import SandboxConfig
-from harness.errors import HarnessError
+from harness.errors import HarnessError, PathOutsideWorkspaceError
 from harness.sandbox.affected import related_command
 from harness.sandbox.base import ExecResult, Sandbox
 from harness.sandbox.baseline import Baseline, BaselineStore, Verdict, judge
 from harness.sandbox.reporting import collect, instrument, scripts_of
 from harness.sandbox.testreport import TestReport, parse_test_output
+from harness.sandbox.workspaces import package_of, workspace_command
 
 Scope = Literal["affected", "full"]
 # Links the dependency image's node_modules into the worktree (a no-op without them).
@@ -93,18 +93,9 @@ def measure_baseline(sandbox: Sandbox, command: str, *, commit: str, image: str,
 def affected_command(template: str, sandbox: Sandbox, changed: Sequence[str]) -> str:
     """``template`` with ``{changed_files}`` and ``{changed_packages}`` filled in (shell-quoted):
     a package is the nearest directory above a file that holds a package.json."""
-    packages = sorted({p for p in (_package_of(sandbox, f) for f in changed) if p})
+    packages = sorted({p for p in (package_of(sandbox, f) for f in changed) if p})
     return template.format(changed_files=" ".join(shlex.quote(f) for f in changed),
                            changed_packages=" ".join(shlex.quote(p) for p in packages))
-
-
-def _package_of(sandbox: Sandbox, path: str) -> str | None:
-    directory = posixpath.dirname(path)
-    while directory:
-        if sandbox.exists(posixpath.join(directory, "package.json")):
-            return directory
-        directory = posixpath.dirname(directory)
-    return None
 
 
 def link_dependencies(sandbox: Sandbox) -> None:
@@ -116,9 +107,11 @@ def link_dependencies(sandbox: Sandbox) -> None:
 def run_tests(sandbox: Sandbox, cfg: SandboxConfig, scope: Scope = "full", *,
               timeout: float | None = None, judge_by: Judge | None = None) -> TestRun:
     """Run the tests for ``scope``. ``affected`` is ``affected_test_command`` when set, else the
-    runner's own related-tests selection (``related_command``); the full suite when neither
-    applies or nothing has changed, or when the runner related no test to the change (its
-    module graph may stop short: vitest 0.34's does at an ``export *``)."""
+    runner's own related-tests selection (``related_command``) or, for a command run across a
+    workspace from its root, the changed packages and their dependents by the package manager's
+    own filter (``workspace_command``); the full suite when none applies or nothing has
+    changed, or when the narrowed run counted no test (the runner's module graph may stop short:
+    vitest 0.34's does at an ``export *``; a filter may match no workspace package)."""
     if cfg.test_command is None:
         raise NoTestCommandError("sandbox.test_command is not set — add e.g. "
                                  "`test_command: npm test` under sandbox: in stages.yaml")
@@ -130,8 +123,10 @@ def run_tests(sandbox: Sandbox, cfg: SandboxConfig, scope: Scope = "full", *,
         command, used = affected_command(cfg.affected_test_command, sandbox, changed), scope
     elif changed:
         # a deleted file's dependents are not found from it: then the full suite
-        gone = any(not sandbox.exists(f) for f in changed)
-        related = None if gone else related_command(command, scripts_of(sandbox), changed)
+        gone = any(not _exists(sandbox, f) for f in changed)
+        scripts = scripts_of(sandbox)
+        related = None if gone else related_command(command, scripts, changed)
+        related = related or workspace_command(command, scripts, sandbox, changed)
     if related is not None:
         ran, result, report = _run(sandbox, related, timeout)
         counted = (report.passed or 0) + (report.failed or 0) > 0
@@ -139,6 +134,13 @@ def run_tests(sandbox: Sandbox, cfg: SandboxConfig, scope: Scope = "full", *,
             return _judged(TestRun("affected", ran, result, report), judge_by)
     command, result, report = _run(sandbox, command, timeout)
     return _judged(TestRun(used, command, result, report), judge_by)
+
+
+def _exists(sandbox: Sandbox, path: str) -> bool:
+    try:
+        return sandbox.exists(path)
+    except PathOutsideWorkspaceError:  # a symlink out of the checkout: there, for us it is not
+        return False
 
 
 def _judged(run: TestRun, judge_by: Judge | None) -> TestRun:

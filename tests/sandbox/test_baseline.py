@@ -32,6 +32,15 @@ def test_a_failure_that_was_there_before_is_not_the_coders() -> None:
     assert "already failed at the base commit" in v.lines()[0]
 
 
+def test_a_package_run_alone_names_its_old_failures_without_the_package() -> None:
+    """pnpm prefixes a package's output only when it runs several: the affected run of one
+    package names "old", the full suite's baseline "packages/p > flaky > old"."""
+    before = base(failing=("packages/p > flaky > old",))
+    v = judge(report(["flaky > old", "flaky > new"]), ok=False, stopped=False,
+              scope="affected", baseline=before)
+    assert (v.pre_existing, v.new_failures) == (("flaky > old",), ("flaky > new",))
+
+
 def test_a_new_failure_is() -> None:
     v = judge(report(["flaky > old", "a > one"]), ok=False, stopped=False, scope="full",
               baseline=base())
