@@ -33,6 +33,9 @@ from harness.pipeline.ticket import Ticket
 from harness.runs.batch import BatchSpec, Engine, run_batch
 from harness.runs.tickets import BatchItem
 
+# The project's own stages file, named: found on its own in a checkout it is refused.
+STAGES = Path(__file__).resolve().parents[1] / "stages.yaml"
+
 # By module path: Ray's worker processes import batch_bench (the driver gives them its script
 # directory on sys.path), as does the local engine in this process.
 STAGES = """\
@@ -56,7 +59,8 @@ def ray_head(root: Path, slots: int) -> Iterator[str]:
     port = free_port()
     log = root / "head.log"
     argv = [sys.executable, "-c", "from harness.cli import main; main()", "worker", "start",
-            "--head", "--slots", str(slots), "--work-dir", str(root / "work"), "--",
+            "--head", "--slots", str(slots), "--work-dir", str(root / "work"),
+            "-c", str(STAGES), "--",
             "--block", "--port", str(port), "--temp-dir", str(root / "ray"),
             "--num-cpus", str(slots), "--include-dashboard=false", "--disable-usage-stats",
             "--ray-client-server-port", str(free_port()),

@@ -92,6 +92,33 @@ def _unconfirmed(chosen: Chosen, flag: str) -> str:
     return ""
 
 
+def enclosing_checkout(path: Path) -> Path | None:
+    """The git checkout holding ``path`` (a ``.git`` in its directory or above, as written or
+    with symlinks resolved), found without running git, which would read that checkout's
+    config."""
+    for where in (Path(os.path.abspath(path)).parent, path.resolve().parent):
+        for directory in (where, *where.parents):
+            if os.path.lexists(directory / ".git"):
+                return directory
+    return None
+
+
+def check_discovered_config(path: Path) -> None:
+    """A command that takes no repository and found ``./stages.yaml`` on its own: refused when
+    that file is in a git checkout, which may be a repository the user is about to run tickets
+    on (``cd repo && harness worker start``). Naming the file with ``-c`` is the confirmation:
+    there is no ticket repository for it to be inside."""
+    checkout = enclosing_checkout(path)
+    if checkout is None:
+        return
+    raise RepoPathError(
+        f"found {path} in the git checkout {checkout.resolve()} and did not read it: a stages "
+        "file harness finds on its own in a repository may be that repository's, and its "
+        "sandbox section chooses the files the image is built with (sandbox.extra_ca_certs) "
+        f"and what runs in it. If you wrote it, name it: -c {path}; otherwise run from "
+        "outside the checkout or pass -c PATH")
+
+
 # -- the command line's side ------------------------------------------------------------------
 
 def trust_runs_option(f: F) -> F:

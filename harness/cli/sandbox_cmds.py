@@ -8,7 +8,11 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from harness.cli.repo_paths import check_repo_paths, trust_config_option
+from harness.cli.repo_paths import (
+    check_discovered_config,
+    check_repo_paths,
+    trust_config_option,
+)
 from harness.config.schema import SandboxConfig
 from harness.sandbox.engine import connect
 from harness.sandbox.gc import collect_garbage
@@ -22,8 +26,10 @@ from harness.stages import load_plan
 def sandbox_config(config_path: Path | None) -> tuple[SandboxConfig, Path]:
     """The file's sandbox section (defaults when there is no stages file) and its directory."""
     path = config_path or Path("stages.yaml")
-    if config_path is None and not path.exists():
-        return SandboxConfig(), Path.cwd()
+    if config_path is None:
+        if not path.exists():
+            return SandboxConfig(), Path.cwd()
+        check_discovered_config(path)
     return load_plan(path).config.sandbox, path.resolve().parent
 
 
@@ -34,7 +40,7 @@ def sandbox() -> None:
 
 @sandbox.command()
 @click.option("-c", "--config", "config_path", type=click.Path(path_type=Path), default=None,
-              help="The stages file (default: ./stages.yaml if present).")
+              help="The stages file (default: ./stages.yaml if present and not in a git checkout).")
 @click.option("--repo", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Also build this repository's dependency image (its HEAD's lockfile).")
 @click.option("-v", "--verbose", is_flag=True, help="Print every build line.")
@@ -76,8 +82,9 @@ def build(config_path: Path | None, repo: Path | None, verbose: bool,
 
 @sandbox.command("detect")
 @click.option("-c", "--config", "config_path", type=click.Path(path_type=Path), default=None,
-              help="The stages file (default: ./stages.yaml if present): sandbox.node and "
-                   "sandbox.setup_command override what the repository says.")
+              help="The stages file (default: ./stages.yaml if present and not in a git "
+                   "checkout): sandbox.node and sandbox.setup_command override what the "
+                   "repository says.")
 @click.option("--repo", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
               show_default=True, help="The repository.")
 @click.option("--base", default="HEAD", show_default=True, help="The commit to read.")

@@ -35,7 +35,7 @@ def worker() -> None:
                    "~/.cache/harness/worker).")
 @click.option("-c", "--config", "config_path", type=click.Path(path_type=Path), default=None,
               help="The stages file whose sandbox section the image is built from (default: "
-                   "./stages.yaml if present).")
+                   "./stages.yaml if present and not in a git checkout).")
 @click.option("--image-tar", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               default=None, help="Load the sandbox image from this `docker save` archive "
                                  "(nodes without a registry or a build).")

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from harness.cli import main
-from harness.cli.repo_paths import inside
+from harness.cli.repo_paths import enclosing_checkout, inside
 from tests.pipeline.conftest import TEST, tree_digest
 from tests.sandbox.conftest import make_repo
 
@@ -213,3 +213,52 @@ def test_inside_checks_the_path_as_written_and_resolved(tmp_path: Path) -> None:
     assert not inside(out / "x", repo)
     assert not inside(tmp_path / "repo2", repo)
     assert not inside(Path(os.path.relpath(out, Path.cwd())), repo)
+
+
+# Commands that take no repository (sandbox build and detect, worker start) read the sandbox
+# section of a ./stages.yaml they find on their own: in a git checkout that file may be the
+# repository's, whose extra_ca_certs copies a host file into the image every ticket runs in.
+
+@pytest.mark.parametrize("args", [("sandbox", "build"), ("sandbox", "detect")])
+def test_a_discovered_stages_file_in_a_checkout_is_not_read(hostile: Path,
+                                                            args: tuple[str, ...]) -> None:
+    _refused(_harness(*args), "git checkout", "did not read it", "-c stages.yaml")
+    os.chdir(hostile / "src")  # below the checkout's root: still the repository's
+    (hostile / "src" / "stages.yaml").write_text(_stages())
+    _refused(_harness(*args), "git checkout", str(hostile.resolve()))
+
+
+def test_a_named_stages_file_is_read_by_a_command_without_a_repository(hostile: Path) -> None:
+    (hostile / "stages.yaml").write_text(_stages().replace(
+        "sandbox: {", "sandbox: {node: '20', "))
+    result = _harness("sandbox", "detect", "-c", "stages.yaml")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == "node: 20  (sandbox.node: 20)", result.output
+
+
+def test_a_discovered_stages_file_outside_any_checkout_is_read(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch
+                                                              ) -> None:
+    repo = make_repo(tmp_path / "repo", {"package.json": "{}"})
+    plain = tmp_path / "configs"
+    plain.mkdir()
+    (plain / "stages.yaml").write_text(_stages().replace("sandbox: {", "sandbox: {node: '20', "))
+    monkeypatch.chdir(plain)
+    result = _harness("sandbox", "detect", "--repo", str(repo))
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == "node: 20  (sandbox.node: 20)", result.output
+
+
+def test_a_checkout_is_found_by_its_git_entry_as_written_and_resolved(tmp_path: Path) -> None:
+    repo, worktree, out = tmp_path / "repo", tmp_path / "wt", tmp_path / "out"
+    (repo / ".git").mkdir(parents=True)
+    worktree.mkdir()
+    (worktree / ".git").write_text("gitdir: elsewhere\n")  # a linked worktree's pointer file
+    out.mkdir()
+    (out / "into").symlink_to(repo)
+    assert enclosing_checkout(repo / "a" / "stages.yaml") == repo
+    assert enclosing_checkout(worktree / "stages.yaml") == worktree
+    found = enclosing_checkout(out / "into" / "stages.yaml")
+    assert found is not None
+    assert found.resolve() == repo.resolve()
+    assert enclosing_checkout(out / "stages.yaml") is None

@@ -97,7 +97,7 @@ def start_node(root: Path, slots: int, *, address: str | None, port: int = 0) ->
                 "--dashboard-agent-listen-port", str(free_port()),
                 "--metrics-export-port", str(free_port())]
     argv = [*HARNESS, "worker", "start", "--slots", str(slots), *where,
-            "--work-dir", str(root / "work"), "--", *ray_args]
+            "--work-dir", str(root / "work"), "-c", str(ROOT / "stages.yaml"), "--", *ray_args]
     log = (root / "node.log").open("wb")
     proc = subprocess.Popen(argv, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                             env=node_env(), start_new_session=True)

@@ -145,7 +145,9 @@ def test_an_unreadable_manifest_is_an_empty_one() -> None:
     assert chain.node.value == "22"
 
 
-def test_harness_sandbox_detect_says_what_and_why(tmp_path: Path) -> None:
+def test_harness_sandbox_detect_says_what_and_why(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # not the project's checkout, whose stages.yaml is refused
     repo = make_repo(tmp_path / "r", {
         "package.json": json.dumps({"engines": {"node": ">=20.19"},
                                     "packageManager": "pnpm@9.15.9"}),
