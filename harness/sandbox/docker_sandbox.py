@@ -194,10 +194,13 @@ class DockerSandbox(Sandbox):
 
     def _stop_command(self) -> None:
         """Kill the running command's processes from a second exec (``KILLER``); if that
-        cannot start (a full pids limit), the container itself."""
+        cannot start (a full pids limit), the container itself. Detached: the command's own
+        exec reports the kill, and a lost exit of this short one (see ``_exec_raw``) must not
+        hold the watcher."""
         api = self.client.api
         try:
-            api.exec_start(self._exec_create(["python3", "-I", "-c", KILLER], workdir="/"))
+            api.exec_start(self._exec_create(["python3", "-I", "-c", KILLER], workdir="/"),
+                           detach=True)
         except (docker.errors.APIError, requests.exceptions.RequestException):
             with suppress(docker.errors.APIError, requests.exceptions.RequestException):
                 self.container.kill()  # gone already: the command is stopped either way
