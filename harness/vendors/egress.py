@@ -6,7 +6,10 @@ exactly that, metering every exchange from the vendor's own responses.
 The meter is the host's count, not the CLI's: a session killed at its deadline reports nothing
 itself, and anything the container prints is untrusted. Each response is read through a
 ``UsageTap`` for the vendor's wire format; a stream cut before its end is counted with the
-input the vendor had reported and the output estimated from the text seen (``estimated``).
+input the vendor had reported and the output estimated from the text seen (``estimated``). A call
+cut before the vendor reported anything (a non-streamed one still in flight at the session's
+deadline) is counted with its input estimated from the request's size, all of it at the input
+price (it erred low before: 0 tokens); its output stays unknown.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ PLACEHOLDER_KEY = "harness-egress-placeholder-not-a-key"
 EGRESS_PORT = 7181
 PROXY_URL = f"http://127.0.0.1:{EGRESS_PORT}"
 MCP_PREFIX = "/mcp/"  # + a server's name: the proxy's path to that MCP server
-CHARS_PER_TOKEN = 4  # for estimating the output of a cut stream
+CHARS_PER_TOKEN = 4  # for estimating the output of a cut stream, the input of a cut call
 BODY_PARSE_LIMIT = 16 << 20  # bytes of a non-streamed body kept for reading its usage
 
 
@@ -58,6 +61,7 @@ class _SseTap:
     body: bytearray = field(default_factory=bytearray)
     streamed_chars: int = 0
     saw_events: bool = False
+    request_bytes: int = 0  # the request body's size: a cut call's input when none was reported
 
     def feed(self, chunk: bytes) -> None:
         if len(self.body) < BODY_PARSE_LIMIT:
@@ -83,6 +87,9 @@ class _SseTap:
 
     def estimate(self, reported: int) -> int:
         return max(reported, -(-self.streamed_chars // CHARS_PER_TOKEN))
+
+    def estimate_input(self) -> int:
+        return -(-self.request_bytes // CHARS_PER_TOKEN)
 
 
 @dataclass
@@ -117,8 +124,10 @@ class AnthropicTap(_SseTap):
             self.whole()
         c = self.counts
         output = c.get("output_tokens", 0)
-        estimated = not complete and self.saw_events
-        usage = Usage(input_tokens=c.get("input_tokens", 0),
+        unreported = not complete and "input_tokens" not in c
+        estimated = not complete and (self.saw_events or unreported)
+        usage = Usage(input_tokens=self.estimate_input() if unreported
+                      else c.get("input_tokens", 0),
                       output_tokens=self.estimate(output) if estimated else output,
                       cache_read_tokens=c.get("cache_read_input_tokens", 0),
                       cache_write_tokens=c.get("cache_creation_input_tokens", 0),
@@ -153,9 +162,10 @@ class GeminiTap(_SseTap):
 
         cached, thoughts = n("cachedContentTokenCount"), n("thoughtsTokenCount")
         output = n("candidatesTokenCount") + thoughts
-        estimated = not complete and self.saw_events
-        usage = Usage(input_tokens=max(n("promptTokenCount") - cached, 0)
-                      + n("toolUsePromptTokenCount"),
+        unreported = not complete and "promptTokenCount" not in self.meta
+        estimated = not complete and (self.saw_events or unreported)
+        usage = Usage(input_tokens=self.estimate_input() if unreported
+                      else max(n("promptTokenCount") - cached, 0) + n("toolUsePromptTokenCount"),
                       output_tokens=self.estimate(output) if estimated else output,
                       cache_read_tokens=cached, thinking_tokens=thoughts)
         return self.model, usage, estimated
@@ -164,7 +174,7 @@ class GeminiTap(_SseTap):
 def anthropic_tap(path: str, body: bytes) -> UsageTap:
     request = _json(body)
     model = request.get("model") if isinstance(request, dict) else None
-    return AnthropicTap(model=str(model) if model else None)
+    return AnthropicTap(model=str(model) if model else None, request_bytes=len(body))
 
 
 _GEMINI_MODEL = re.compile(r"/models/([^/:]+):")
@@ -172,7 +182,7 @@ _GEMINI_MODEL = re.compile(r"/models/([^/:]+):")
 
 def gemini_tap(path: str, body: bytes) -> UsageTap:
     found = _GEMINI_MODEL.search(path)
-    return GeminiTap(model=found.group(1) if found else None)
+    return GeminiTap(model=found.group(1) if found else None, request_bytes=len(body))
 
 
 def _json(data: bytes) -> Any:

@@ -133,6 +133,23 @@ def test_a_session_cut_mid_stream_is_counted(proxied: Sandbox, server: LoopbackS
     assert exchange.usage.output_tokens >= 1  # estimated from what had streamed
 
 
+
+def test_a_call_cut_before_any_answer_is_counted_by_its_request(
+        proxied: Sandbox, server: LoopbackServer, route: EgressRoute) -> None:
+    # The vendor never answers (not even message_start): the session ends with the call in
+    # flight. Recorded with 0 tokens before; now its input is estimated from the request.
+    server.queue(Reply("hang", {}))
+    with proxied.egress(route) as link:
+        out = client(proxied, "POST", f"{link.base_url}/v1/messages", 3)
+    assert out.startswith("ERR"), out
+    (request,) = list(server.posts())
+    (exchange,) = link.exchanges()
+    assert not exchange.complete
+    assert exchange.estimated
+    sent = len(json.dumps(request.body))  # the body as the client wrote it (json.dumps)
+    assert exchange.usage.input_tokens == -(-sent // 4) > 0
+    assert exchange.usage.output_tokens == 0  # unknown: nothing came back
+
 def test_the_key_is_nowhere_in_the_container(proxied: Sandbox, server: LoopbackServer,
                                              route: EgressRoute) -> None:
     server.queue(text("pong"))

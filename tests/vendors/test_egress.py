@@ -50,6 +50,21 @@ def test_anthropic_stream_cut_before_its_end_is_estimated() -> None:
     assert usage.output_tokens == 100  # 400 characters seen, about 4 a token
 
 
+
+def test_a_call_cut_before_the_vendor_reported_is_counted_by_its_request() -> None:
+    request = json.dumps({"model": "sonnet-x", "messages": [{"role": "user",
+                                                            "content": "x" * 4000}]}).encode()
+    for tap in (anthropic_tap("/v1/messages", request),
+                gemini_tap("/v1beta/models/gemini-x:generateContent", request)):
+        fed(b'{"id": "msg_1", "ty', tap, 5)  # a non-streamed body, cut
+        _, usage, estimated = tap.result(complete=False)  # type: ignore[attr-defined]
+        assert estimated
+        assert usage.input_tokens == -(-len(request) // 4)
+        assert usage.output_tokens == 0
+        _, whole, estimated = tap.result(complete=True)  # type: ignore[attr-defined]
+        assert not estimated  # a finished answer that reported nothing is not guessed at
+        assert whole.input_tokens == 0
+
 def test_anthropic_json_body() -> None:
     body = json.dumps({"type": "message", "model": "claude-x", "usage": {
         "input_tokens": 7, "output_tokens": 3}}).encode()
