@@ -219,8 +219,8 @@ class DockerSandbox(Sandbox):
         try:
             # Read up to the supervisor's result line, not to the end of the stream: the
             # result is its last act, and containerd 1.6's shim can lose the exit of a short
-            # exec, leaving the stream open for good (measured: one `true` hung in ~500
-            # freeze/exec cycles under load; the exec still "running", its pid gone).
+            # exec, leaving the stream open for good (measured: 6 of 2,000 freeze/exec cycles
+            # of `true` under load; the exec still "running", its pid gone).
             for chunk_out, chunk_err in stream:
                 err += chunk_err or b""
                 out += chunk_out or b""
